@@ -1,0 +1,129 @@
+/*
+ * client.c -- a REQ client for the daemons' nng sockets.
+ *
+ * Resend is disabled (NOTES.md: REQ resends every 60 s by default and a
+ * receive timeout does not cancel the request); every call has its own id,
+ * so a daemon that sees an id twice answers from its memory instead of
+ * applying the request again.  Receive size is bounded on this side too.
+ */
+#include "kipc.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kipc_client {
+	nng_socket sock;
+};
+
+static int
+map_nng(int rv)
+{
+	switch (rv) {
+	case 0:
+		return KE_OK;
+	case NNG_ETIMEDOUT:
+		return KE_TIMEOUT;
+	case NNG_ENOMEM:
+		return KE_INTERNAL;
+	case NNG_EPERM:
+		return KE_DENIED;
+	default:
+		return KE_UNAVAILABLE;
+	}
+}
+
+int
+kipc_client_open(kipc_client **cp, const char *path, int timeout_ms)
+{
+	kipc_client *c;
+	char         url[300];
+	int          rv;
+
+	*cp = NULL;
+	if (snprintf(url, sizeof(url), "ipc://%s", path) >= (int)sizeof(url))
+		return KE_INVALID;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KE_INTERNAL;
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		free(c);
+		return map_nng(rv);
+	}
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, KPROTO_MAX_MSG);
+	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+		nng_close(c->sock);
+		free(c);
+		return map_nng(rv);
+	}
+	*cp = c;
+	return KE_OK;
+}
+
+void
+kipc_client_close(kipc_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->sock);
+	free(c);
+}
+
+static void
+set_err(char **errmsg, const char *s)
+{
+	if (errmsg != NULL)
+		*errmsg = s != NULL ? strdup(s) : NULL;
+}
+
+int
+kipc_call(kipc_client *c, const char *method, cJSON *params, cJSON **result,
+    char **errmsg)
+{
+	char     why[256];
+	char    *text, *buf = NULL;
+	size_t   len, sz = 0;
+	uint64_t id = kipc_new_id();
+	kipc_msg m;
+	int      rv;
+
+	*result = NULL;
+	set_err(errmsg, NULL);
+	text = kipc_encode_request(KPROTO_LEVEL, id, method, params, &len);
+	cJSON_Delete(params);
+	if (text == NULL)
+		return KE_INTERNAL;
+	if ((rv = nng_send(c->sock, text, len, 0)) != 0) {
+		free(text);
+		set_err(errmsg, nng_strerror(rv));
+		return map_nng(rv);
+	}
+	free(text);
+	if ((rv = nng_recv(c->sock, &buf, &sz, NNG_FLAG_ALLOC)) != 0) {
+		set_err(errmsg, nng_strerror(rv));
+		return map_nng(rv);
+	}
+	rv = kipc_decode_reply(buf, sz, &m, why, sizeof(why));
+	nng_free(buf, sz);
+	if (rv == KE_OK && m.id != id) {
+		snprintf(why, sizeof(why), "reply to another request");
+		rv = KE_INTERNAL;
+	}
+	if (rv != KE_OK) {
+		kipc_msg_free(&m);
+		set_err(errmsg, why);
+		return KE_INTERNAL;
+	}
+	rv = m.err;
+	if (m.ok)
+		*result = cJSON_DetachItemViaPointer(m.root, m.result);
+	else
+		set_err(errmsg, m.errmsg);
+	kipc_msg_free(&m);
+	return rv;
+}

@@ -1,0 +1,211 @@
+/*
+ * json.c -- careful use of cJSON for untrusted input (NOTES.md, cJSON):
+ * bounded size and depth before parsing, the whole input consumed, integers
+ * exact to 64 bits (numbers only up to 2^53, beyond that decimal strings),
+ * case-sensitive lookups.
+ */
+#include "kipc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+parse_decimal(const char *s, bool is_signed, int64_t *sv, uint64_t *uv)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	if (is_signed)
+		*sv = strtoll(s, &end, 10);
+	else if (*s == '-')
+		return -1;
+	else
+		*uv = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	return 0;
+}
+
+static int
+number_exact(const cJSON *item, double *d)
+{
+	*d = item->valuedouble;
+	if (!isfinite(*d) || floor(*d) != *d)
+		return -1;
+	if (*d > (double)KIPC_JSON_EXACT_MAX || *d < -(double)KIPC_JSON_EXACT_MAX)
+		return -1;
+	return 0;
+}
+
+int
+kipc_json_int64(const cJSON *item, int64_t *out)
+{
+	double d;
+
+	if (cJSON_IsNumber(item)) {
+		if (number_exact(item, &d) != 0)
+			return -1;
+		*out = (int64_t)d;
+		return 0;
+	}
+	if (cJSON_IsString(item) || cJSON_IsRaw(item))
+		return parse_decimal(item->valuestring, true, out, NULL);
+	return -1;
+}
+
+int
+kipc_json_uint64(const cJSON *item, uint64_t *out)
+{
+	double d;
+
+	if (cJSON_IsNumber(item)) {
+		if (number_exact(item, &d) != 0 || d < 0)
+			return -1;
+		*out = (uint64_t)d;
+		return 0;
+	}
+	if (cJSON_IsString(item) || cJSON_IsRaw(item))
+		return parse_decimal(item->valuestring, false, NULL, out);
+	return -1;
+}
+
+cJSON *
+kipc_json_new_int64(int64_t v)
+{
+	char buf[32];
+
+	/* cJSON prints doubles with %1.15g and a relative-epsilon check, so
+	 * integers of 16 digits come out rounded: print those ourselves. */
+	if (v < 1000000000000000LL && v > -1000000000000000LL)
+		return cJSON_CreateNumber((double)v);
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	if (v <= KIPC_JSON_EXACT_MAX && v >= -KIPC_JSON_EXACT_MAX)
+		return cJSON_CreateRaw(buf);
+	return cJSON_CreateString(buf);
+}
+
+cJSON *
+kipc_json_add_int64(cJSON *obj, const char *key, int64_t v)
+{
+	cJSON *item = kipc_json_new_int64(v);
+
+	if (item != NULL && !cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+const char *
+kipc_json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+const cJSON *
+kipc_json_obj(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsObject(it) ? it : NULL;
+}
+
+const cJSON *
+kipc_json_arr(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsArray(it) ? it : NULL;
+}
+
+int
+kipc_json_bool(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsBool(it))
+		return -1;
+	return cJSON_IsTrue(it) ? 1 : 0;
+}
+
+int
+kipc_json_depth(const char *buf, size_t len)
+{
+	int  depth = 0, max = 0;
+	bool in_str = false, esc = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+		} else if ((c == '}' || c == ']') && depth > 0)
+			depth--;
+	}
+	return max;
+}
+
+cJSON *
+kipc_json_parse(const char *buf, size_t len, char *why, size_t whylen)
+{
+	const char *end = NULL;
+	cJSON      *root;
+
+	if (len > KPROTO_MAX_MSG) {
+		snprintf(why, whylen, "message of %zu bytes exceeds %u", len,
+		    KPROTO_MAX_MSG);
+		return NULL;
+	}
+	if (len == 0) {
+		snprintf(why, whylen, "empty message");
+		return NULL;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(why, whylen, "NUL byte in message");
+		return NULL;
+	}
+	if (kipc_json_depth(buf, len) > KPROTO_MAX_DEPTH) {
+		snprintf(why, whylen, "nesting deeper than %d", KPROTO_MAX_DEPTH);
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (root == NULL) {
+		/* cJSON points end at the fault (its global error pointer is
+		 * not thread-safe, so it is not used). */
+		size_t off = (end != NULL && end >= buf) ? (size_t)(end - buf) : 0;
+
+		snprintf(why, whylen, "malformed JSON at byte %zu", off);
+		return NULL;
+	}
+	/* Trailing whitespace is fine; anything else is a second value. */
+	while (end != NULL && end < buf + len &&
+	    (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != buf + len) {
+		snprintf(why, whylen, "trailing data at byte %zu",
+		    (size_t)(end - buf));
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}

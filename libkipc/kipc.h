@@ -1,0 +1,202 @@
+/*
+ * kipc.h -- SystemK's IPC layer: the envelope codec, logging, paths, and the
+ * nng request/reply client and server every daemon and kctl share.
+ *
+ * Two libraries are built from libkipc:
+ *   kipc_core  codec, JSON helpers, log, paths, AF_UNIX seqpacket helpers.
+ *              No nng: kinit links only this.
+ *   kipc       kipc_core plus the nng client and server.
+ *
+ * Ownership: a function that takes a cJSON * "taken" frees it (also on error);
+ * a function returning a cJSON * or char * gives it to the caller.
+ *
+ * Errors are kproto_err codes (proto.h); KE_OK is 0.
+ */
+#ifndef SYSTEMK_KIPC_H
+#define SYSTEMK_KIPC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cJSON.h>
+
+#include "proto.h"
+
+/* ---- logging: "prog: severity: message" on stderr ------------------------ */
+
+enum klog_sev { KLOG_ERR, KLOG_WARN, KLOG_INFO, KLOG_DEBUG };
+
+void kipc_log_init(const char *prog);
+void klog(int sev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define klog_err(...)  klog(KLOG_ERR, __VA_ARGS__)
+#define klog_warn(...) klog(KLOG_WARN, __VA_ARGS__)
+#define klog_info(...) klog(KLOG_INFO, __VA_ARGS__)
+
+/* ---- paths (DESIGN section 2) -------------------------------------------- */
+
+typedef struct kipc_paths {
+	char run_dir[256];
+	char state_dir[256];
+	char manifest_dir[256];
+	char log_dir[256];
+} kipc_paths;
+
+/* Fills p from SYSTEMK_*_DIR or the defaults. */
+void kipc_paths_from_env(kipc_paths *p);
+/*
+ * Handles "--run-dir X", "--state-dir X", "--manifest-dir X", "--log-dir X" (and
+ * the "--opt=X" forms) at argv[*i]; advances *i past what it consumed.
+ * Returns 1 if it consumed an option, 0 if argv[*i] is not one, -1 if a value
+ * is missing.
+ */
+int kipc_paths_arg(kipc_paths *p, int argc, char **argv, int *i);
+/* Exports p as SYSTEMK_*_DIR so that children see the same paths. */
+void kipc_paths_export(const kipc_paths *p);
+/* Joins dir and name into buf; returns -1 if it does not fit. */
+int kipc_path_join(char *buf, size_t len, const char *dir, const char *name);
+/* mkdir -p with mode for the last component. 0 or -1 with errno. */
+int kipc_mkdirs(const char *path, mode_t mode);
+
+/* ---- JSON helpers --------------------------------------------------------- */
+
+/*
+ * Largest integer a JSON number carries unambiguously: 2^53 + 1 parses to the
+ * same double as 2^53, so 2^53 itself is refused as a number.  Beyond, strings.
+ */
+#define KIPC_JSON_EXACT_MAX 9007199254740991LL /* 2^53 - 1 */
+
+/*
+ * Reads an exact int64 from a number (integral, |v| <= 2^53) or a decimal
+ * string (full int64 range).  Returns 0, or -1 if item is neither.
+ */
+int kipc_json_int64(const cJSON *item, int64_t *out);
+/* Same for uint64. */
+int kipc_json_uint64(const cJSON *item, uint64_t *out);
+/* Adds an int64 as a number when exact, else as a decimal string. */
+cJSON *kipc_json_add_int64(cJSON *obj, const char *key, int64_t v);
+cJSON *kipc_json_new_int64(int64_t v);
+/* Case-sensitive member lookups; NULL when absent or of another type. */
+const char *kipc_json_str(const cJSON *obj, const char *key);
+const cJSON *kipc_json_obj(const cJSON *obj, const char *key);
+const cJSON *kipc_json_arr(const cJSON *obj, const char *key);
+/* -1 when absent or not a bool, else 0/1. */
+int kipc_json_bool(const cJSON *obj, const char *key);
+/* Maximum nesting of the JSON text (strings skipped); does not parse. */
+int kipc_json_depth(const char *buf, size_t len);
+/*
+ * Parses untrusted JSON text: bounded size and depth, whole input consumed.
+ * Returns NULL and a reason in why on failure.
+ */
+cJSON *kipc_json_parse(const char *buf, size_t len, char *why, size_t whylen);
+
+/* ---- the envelope --------------------------------------------------------- */
+
+typedef struct kipc_msg {
+	cJSON      *root;   /* owns everything below */
+	int         v;      /* level */
+	uint64_t    id;
+	/* requests */
+	const char *method;
+	cJSON      *params; /* an object; an empty one if absent */
+	/* replies */
+	bool        ok;
+	cJSON      *result;
+	kproto_err  err;
+	const char *errmsg;
+} kipc_msg;
+
+/*
+ * Decode a request or a reply.  On failure returns KE_INVALID or KE_TOO_LARGE
+ * with a reason in why; m->id is set when the id could be read, so that the
+ * error reply can carry it.  kipc_msg_free releases m->root.
+ */
+int  kipc_decode_request(const void *buf, size_t len, kipc_msg *m, char *why,
+                         size_t whylen);
+int  kipc_decode_reply(const void *buf, size_t len, kipc_msg *m, char *why,
+                       size_t whylen);
+void kipc_msg_free(kipc_msg *m);
+
+/* Encoders return a malloc'd NUL-terminated text, its length in *len. */
+char *kipc_encode_request(int v, uint64_t id, const char *method,
+                          const cJSON *params, size_t *len);
+char *kipc_encode_ok(int v, uint64_t id, const cJSON *result, size_t *len);
+char *kipc_encode_err(int v, uint64_t id, kproto_err e, const char *msg,
+                      size_t *len);
+
+/*
+ * Validates params against m->params (proto.h).  Returns KE_OK or KE_INVALID
+ * with the offending parameter named in why.
+ */
+int kipc_params_check(const kproto_method *m, const cJSON *params, char *why,
+                      size_t whylen);
+
+/* A fresh request id: random start, then counting; < 2^53. */
+uint64_t kipc_new_id(void);
+
+/* Is uid (with primary gid) root or in SYSTEMK_ADMIN_GROUP? */
+bool kipc_uid_privileged(uid_t uid, gid_t gid);
+
+/* ---- AF_UNIX seqpacket (kinit.sock) --------------------------------------- */
+
+/* Listening socket at path with mode; returns fd or -1 (errno). */
+int kipc_unix_listen(const char *path, mode_t mode);
+/*
+ * One request/reply on a fresh connection to path.  params taken.  Returns
+ * KE_OK with *result (caller frees), or an error code with *errmsg (caller
+ * frees; may be NULL).
+ */
+int kipc_unix_call(const char *path, const char *method, cJSON *params,
+                   int timeout_ms, cJSON **result, char **errmsg);
+
+/* ---- nng client ----------------------------------------------------------- */
+
+typedef struct kipc_client kipc_client;
+
+/*
+ * Dials ipc://path.  Fails with KE_UNAVAILABLE when nobody listens.
+ * timeout_ms bounds every later call; resend is disabled.
+ */
+int  kipc_client_open(kipc_client **cp, const char *path, int timeout_ms);
+void kipc_client_close(kipc_client *c);
+/*
+ * Calls method with params (taken).  Returns KE_OK with *result (caller
+ * frees), or an error code with *errmsg (caller frees; may be NULL).
+ * Transport failures give KE_UNAVAILABLE or KE_TIMEOUT.
+ */
+int kipc_call(kipc_client *c, const char *method, cJSON *params,
+              cJSON **result, char **errmsg);
+
+/* ---- nng server ----------------------------------------------------------- */
+
+typedef struct kipc_server kipc_server;
+typedef struct kipc_req    kipc_req;
+
+/*
+ * Listens on ipc://path (mode 0666: authorisation is by peer uid inside).
+ * name is what sys.hello answers; daemon is the KD_* this server is.
+ * Requests are validated on nng's threads (envelope, method known and served
+ * here, level, params, privilege) and the bad ones answered there; sys.hello
+ * is answered there too.  Good ones queue for the daemon's loop, which polls
+ * kipc_server_fd() and takes them with kipc_server_next().
+ */
+int  kipc_server_open(kipc_server **sp, const char *path, const char *name,
+                      int daemon);
+void kipc_server_close(kipc_server *s);
+int  kipc_server_fd(kipc_server *s);
+/* Next queued request or NULL.  Clears the fd's readiness when empty. */
+kipc_req *kipc_server_next(kipc_server *s);
+
+const kproto_method *kipc_req_method(const kipc_req *r);
+cJSON               *kipc_req_params(const kipc_req *r);
+uint64_t             kipc_req_id(const kipc_req *r);
+uid_t                kipc_req_uid(const kipc_req *r);
+bool                 kipc_req_privileged(const kipc_req *r);
+/* Reply and free r.  result taken; NULL means {}. Callable from any thread. */
+void kipc_req_reply(kipc_req *r, cJSON *result);
+void kipc_req_fail(kipc_req *r, kproto_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* SYSTEMK_KIPC_H */

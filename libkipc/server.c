@@ -1,0 +1,502 @@
+/*
+ * server.c -- the concurrent REP server every daemon runs (nng_ctx + aio).
+ *
+ * Theory of operation.  One REP socket listens on ipc://PATH with KIPC_NCTX
+ * contexts, each a small state machine driven by its aio callback on nng's
+ * threads:
+ *
+ *   RECV ──request──▶ validate ──bad──▶ SEND error reply ──▶ RECV
+ *                        │
+ *                        ├─ sys.hello / resent id ──▶ SEND ──▶ RECV
+ *                        └─ good ──▶ queue ──▶ (daemon loop) ──▶ SEND ──▶ RECV
+ *
+ * Validation happens here, before a daemon sees anything: the envelope
+ * (bounded size and depth, exact ids), the method (declared in proto/, served
+ * by this daemon, at a level the caller speaks), the params (schema) and the
+ * privilege (writes need root or SYSTEMK_ADMIN_GROUP, by the peer's uid).  So
+ * a bad request costs its sender an error reply and the daemon nothing.
+ *
+ * Good requests go on a queue and an eventfd becomes readable; the daemon's
+ * single poll loop takes them with kipc_server_next() and replies with
+ * kipc_req_reply()/kipc_req_fail(), possibly later (a deferred reply holds
+ * its context until then).
+ *
+ * Idempotency: the replies to the last KIPC_IDEM writes are remembered by
+ * (uid, id); a resent write gets the remembered reply, never a second
+ * application.  A resend that arrives while the first is still being worked
+ * on is answered `busy`.
+ */
+#include "kipc.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/transport/ipc/ipc.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define KIPC_NCTX 128
+#define KIPC_IDEM 1024
+
+enum ctx_phase { PH_RECV, PH_WORK, PH_SEND };
+
+struct kipc_ctx {
+	kipc_server   *srv;
+	nng_ctx        ctx;
+	nng_aio       *aio;
+	enum ctx_phase phase;
+};
+
+struct kipc_req {
+	struct kipc_ctx     *c;
+	const kproto_method *method;
+	kipc_msg             m;
+	uid_t                uid;
+	gid_t                gid;
+	bool                 privileged;
+	int                  idem_slot; /* -1 unless a remembered write */
+	kipc_req            *next;
+};
+
+struct idem_entry {
+	bool     used;
+	bool     pending;
+	uid_t    uid;
+	uint64_t id;
+	char    *reply;
+	size_t   len;
+};
+
+struct kipc_server {
+	nng_socket        sock;
+	const char       *name;
+	int               daemon;
+	int               efd;
+	pthread_mutex_t   mu;
+	kipc_req         *head, *tail;
+	struct kipc_ctx   ctxs[KIPC_NCTX];
+	struct idem_entry idem[KIPC_IDEM];
+	unsigned          idem_next;
+};
+
+static void ctx_cb(void *arg);
+
+/* ---- sending -------------------------------------------------------------- */
+
+/* Sends text (taken) on c's context; the callback then receives again. */
+static void
+ctx_send_text(struct kipc_ctx *c, char *text, size_t len)
+{
+	nng_msg *msg;
+
+	if (text == NULL || nng_msg_alloc(&msg, 0) != 0) {
+		free(text);
+		goto recv_again;
+	}
+	if (nng_msg_append(msg, text, len) != 0) {
+		nng_msg_free(msg);
+		free(text);
+		goto recv_again;
+	}
+	free(text);
+	c->phase = PH_SEND;
+	nng_aio_set_msg(c->aio, msg);
+	nng_ctx_send(c->ctx, c->aio);
+	return;
+recv_again:
+	/* Without a reply the REQ peer times out; keep this context alive. */
+	c->phase = PH_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+static void
+ctx_send_err(struct kipc_ctx *c, int v, uint64_t id, kproto_err e,
+    const char *why)
+{
+	size_t len = 0;
+	char  *text = kipc_encode_err(v > 0 ? v : KPROTO_LEVEL, id, e, why, &len);
+
+	ctx_send_text(c, text, len);
+}
+
+/* ---- idempotency memory ------------------------------------------------- */
+
+/* Under s->mu.  Returns the slot remembering (uid, id), or -1. */
+static int
+idem_find(kipc_server *s, uid_t uid, uint64_t id)
+{
+	for (int i = 0; i < KIPC_IDEM; i++)
+		if (s->idem[i].used && s->idem[i].id == id &&
+		    s->idem[i].uid == uid)
+			return i;
+	return -1;
+}
+
+/* Under s->mu.  Claims a slot for a write about to be worked on. */
+static int
+idem_claim(kipc_server *s, uid_t uid, uint64_t id)
+{
+	for (int tries = 0; tries < KIPC_IDEM; tries++) {
+		int i = (int)(s->idem_next++ % KIPC_IDEM);
+
+		if (s->idem[i].pending)
+			continue;
+		free(s->idem[i].reply);
+		s->idem[i] = (struct idem_entry) { .used = true, .pending = true,
+			.uid = uid, .id = id };
+		return i;
+	}
+	return -1;
+}
+
+static void
+idem_store(kipc_server *s, int slot, const char *text, size_t len)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->idem[slot].pending = false;
+	s->idem[slot].reply = text != NULL ? strndup(text, len) : NULL;
+	s->idem[slot].len = len;
+	if (s->idem[slot].reply == NULL)
+		s->idem[slot].used = false;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void
+peer_creds(nng_msg *msg, uid_t *uid, gid_t *gid)
+{
+	nng_pipe p = nng_msg_get_pipe(msg);
+	uint64_t u = (uint64_t)-1, g = (uint64_t)-1;
+
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &u) != 0)
+		u = (uint64_t)-1;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &g) != 0)
+		g = (uint64_t)-1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+}
+
+/* Checks method, level and params; returns KE_OK or fills why. */
+static int
+req_validate(kipc_server *s, kipc_req *r, char *why, size_t whylen)
+{
+	r->method = kproto_method_by_name(r->m.method);
+	if (r->method == NULL || (r->method->daemons & s->daemon) == 0) {
+		snprintf(why, whylen, "unknown method \"%.64s\" for %s",
+		    r->m.method, s->name);
+		return KE_INVALID;
+	}
+	if (r->m.v > KPROTO_LEVEL || r->method->level > r->m.v) {
+		snprintf(why, whylen, "%s needs level %d; %s speaks up to %d, "
+		    "the request %d", r->method->name, r->method->level, s->name,
+		    KPROTO_LEVEL, r->m.v);
+		return KE_INVALID;
+	}
+	if (kipc_params_check(r->method, r->m.params, why, whylen) != KE_OK)
+		return KE_INVALID;
+	if (r->method->access == KA_WRITE && !r->privileged) {
+		snprintf(why, whylen, "%s needs root or the admin group",
+		    r->method->name);
+		return KE_DENIED;
+	}
+	return KE_OK;
+}
+
+static void
+hello(struct kipc_ctx *c, kipc_req *r)
+{
+	cJSON *res = cJSON_CreateObject();
+	size_t len = 0;
+	char  *text;
+
+	cJSON_AddStringToObject(res, "name", c->srv->name);
+	cJSON_AddNumberToObject(res, "level", KPROTO_LEVEL);
+	text = kipc_encode_ok(r->m.v, r->m.id, res, &len);
+	cJSON_Delete(res);
+	ctx_send_text(c, text, len);
+}
+
+/* Under s->mu: remembered or in-flight write?  Sends and returns true. */
+static bool
+idem_answer(struct kipc_ctx *c, kipc_req *r)
+{
+	kipc_server *s = c->srv;
+	int          i = idem_find(s, r->uid, r->m.id);
+
+	if (i < 0) {
+		r->idem_slot = idem_claim(s, r->uid, r->m.id);
+		return false;
+	}
+	if (s->idem[i].pending) {
+		ctx_send_err(c, r->m.v, r->m.id, KE_BUSY,
+		    "a request with this id is being worked on");
+		return true;
+	}
+	ctx_send_text(c, strndup(s->idem[i].reply, s->idem[i].len),
+	    s->idem[i].len);
+	return true;
+}
+
+static void
+enqueue(kipc_server *s, kipc_req *r)
+{
+	uint64_t one = 1;
+
+	r->next = NULL;
+	if (s->tail != NULL)
+		s->tail->next = r;
+	else
+		s->head = r;
+	s->tail = r;
+	(void)!write(s->efd, &one, sizeof(one));
+}
+
+static void
+on_request(struct kipc_ctx *c, nng_msg *msg)
+{
+	kipc_server *s = c->srv;
+	kipc_req    *r = calloc(1, sizeof(*r));
+	char         why[300];
+	int          rv;
+
+	if (r == NULL) {
+		nng_msg_free(msg);
+		ctx_send_err(c, 0, 0, KE_INTERNAL, "out of memory");
+		return;
+	}
+	r->c = c;
+	r->idem_slot = -1;
+	peer_creds(msg, &r->uid, &r->gid);
+	r->privileged = r->uid != (uid_t)-1 &&
+	    kipc_uid_privileged(r->uid, r->gid);
+	rv = kipc_decode_request(nng_msg_body(msg), nng_msg_len(msg), &r->m, why,
+	    sizeof(why));
+	nng_msg_free(msg);
+	if (rv == KE_OK)
+		rv = req_validate(s, r, why, sizeof(why));
+	if (rv != KE_OK) {
+		ctx_send_err(c, r->m.v, r->m.id, rv, why);
+		kipc_msg_free(&r->m);
+		free(r);
+		return;
+	}
+	if (r->method->id == KM_SYS_HELLO) {
+		hello(c, r);
+		kipc_msg_free(&r->m);
+		free(r);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (r->method->access == KA_WRITE && idem_answer(c, r)) {
+		pthread_mutex_unlock(&s->mu);
+		kipc_msg_free(&r->m);
+		free(r);
+		return;
+	}
+	c->phase = PH_WORK;
+	enqueue(s, r);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+ctx_cb(void *arg)
+{
+	struct kipc_ctx *c = arg;
+	int              rv = nng_aio_result(c->aio);
+
+	switch (c->phase) {
+	case PH_RECV:
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			return;
+		if (rv != 0) {
+			nng_ctx_recv(c->ctx, c->aio);
+			return;
+		}
+		on_request(c, nng_aio_get_msg(c->aio));
+		return;
+	case PH_SEND:
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(c->aio));
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			return;
+		c->phase = PH_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
+		return;
+	case PH_WORK:
+		return;
+	}
+}
+
+/* ---- the daemon's side -------------------------------------------------- */
+
+int
+kipc_server_open(kipc_server **sp, const char *path, const char *name,
+    int daemon)
+{
+	kipc_server *s;
+	nng_listener l;
+	char         url[300];
+	int          rv, i;
+
+	*sp = NULL;
+	if (snprintf(url, sizeof(url), "ipc://%s", path) >= (int)sizeof(url))
+		return KE_INVALID;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return KE_INTERNAL;
+	s->name = name;
+	s->daemon = daemon;
+	pthread_mutex_init(&s->mu, NULL);
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0 || nng_rep0_open(&s->sock) != 0) {
+		if (s->efd >= 0)
+			close(s->efd);
+		free(s);
+		return KE_INTERNAL;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, KPROTO_MAX_MSG);
+	if ((rv = nng_listener_create(&l, s->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0666)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0)
+		goto fail;
+	for (i = 0; i < KIPC_NCTX; i++) {
+		struct kipc_ctx *c = &s->ctxs[i];
+
+		c->srv = s;
+		if ((rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 ||
+		    (rv = nng_ctx_open(&c->ctx, s->sock)) != 0)
+			goto fail;
+		c->phase = PH_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
+	}
+	*sp = s;
+	return KE_OK;
+fail:
+	kipc_server_close(s);
+	errno = rv == NNG_EADDRINUSE ? EADDRINUSE : EIO;
+	return KE_UNAVAILABLE;
+}
+
+void
+kipc_server_close(kipc_server *s)
+{
+	kipc_req *r;
+
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	for (int i = 0; i < KIPC_NCTX; i++)
+		if (s->ctxs[i].aio != NULL)
+			nng_aio_free(s->ctxs[i].aio);
+	while ((r = s->head) != NULL) {
+		s->head = r->next;
+		kipc_msg_free(&r->m);
+		free(r);
+	}
+	for (int i = 0; i < KIPC_IDEM; i++)
+		free(s->idem[i].reply);
+	close(s->efd);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int
+kipc_server_fd(kipc_server *s)
+{
+	return s->efd;
+}
+
+kipc_req *
+kipc_server_next(kipc_server *s)
+{
+	kipc_req *r;
+	uint64_t  n;
+
+	pthread_mutex_lock(&s->mu);
+	r = s->head;
+	if (r != NULL) {
+		s->head = r->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+	} else {
+		(void)!read(s->efd, &n, sizeof(n));
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+const kproto_method *
+kipc_req_method(const kipc_req *r)
+{
+	return r->method;
+}
+
+cJSON *
+kipc_req_params(const kipc_req *r)
+{
+	return r->m.params;
+}
+
+uint64_t
+kipc_req_id(const kipc_req *r)
+{
+	return r->m.id;
+}
+
+uid_t
+kipc_req_uid(const kipc_req *r)
+{
+	return r->uid;
+}
+
+bool
+kipc_req_privileged(const kipc_req *r)
+{
+	return r->privileged;
+}
+
+static void
+req_finish(kipc_req *r, char *text, size_t len)
+{
+	kipc_server *s = r->c->srv;
+
+	if (text != NULL && len > KPROTO_MAX_MSG) {
+		free(text);
+		text = kipc_encode_err(r->m.v, r->m.id, KE_TOO_LARGE,
+		    "reply exceeds the message bound", &len);
+	}
+	idem_store(s, r->idem_slot, text, len);
+	ctx_send_text(r->c, text, len);
+	kipc_msg_free(&r->m);
+	free(r);
+}
+
+void
+kipc_req_reply(kipc_req *r, cJSON *result)
+{
+	size_t len = 0;
+	char  *text = kipc_encode_ok(r->m.v, r->m.id, result, &len);
+
+	cJSON_Delete(result);
+	req_finish(r, text, len);
+}
+
+void
+kipc_req_fail(kipc_req *r, kproto_err e, const char *fmt, ...)
+{
+	char    why[512];
+	size_t  len = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	req_finish(r, kipc_encode_err(r->m.v, r->m.id, e, why, &len), len);
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# build-nng.sh OUTDIR: fetch Debian bookworm's nng 1.5.2 source package, apply
+# SystemK's fix for the listener bug (upstream #1518, see ../shared/NOTES.md), and
+# build a static libnng.a into OUTDIR/install. Idempotent: a finished build is reused.
+#
+# apt is used with a project-private configuration so that the machine's own
+# apt sources are never touched.
+set -euo pipefail
+out=$(mkdir -p "$1" && cd "$1" && pwd)
+here=$(cd "$(dirname "$0")/.." && pwd)
+patch_file="$here/third_party/nng-1.5.2-ipc-listener-fix.patch"
+stamp="$out/install/.systemk-built"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum < "$patch_file")" ]; then
+    exit 0
+fi
+rm -rf "$out/src" "$out/build" "$out/install"
+mkdir -p "$out/apt/lists/partial" "$out/apt/sources" "$out/src"
+
+tarball=$(ls "$out"/dl/nng_1.5.2.orig.tar.gz 2>/dev/null || true)
+if [ -z "$tarball" ]; then
+    sys=/etc/apt/sources.list.d/debian.sources
+    if [ -f "$sys" ]; then
+        sed 's/^Types:.*/Types: deb-src/' "$sys" > "$out/apt/sources/debian.sources"
+    else
+        printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            > "$out/apt/sources/debian.sources"
+    fi
+    opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$out/apt/sources"
+          -o "Dir::State::Lists=$out/apt/lists" -o APT::Sandbox::User=root)
+    apt-get "${opts[@]}" update -qq
+    mkdir -p "$out/dl"
+    (cd "$out/dl" && apt-get "${opts[@]}" source --download-only -qq nng=1.5.2-2)
+    tarball="$out/dl/nng_1.5.2.orig.tar.gz"
+fi
+tar -xzf "$tarball" -C "$out/src" --strip-components=1
+patch -d "$out/src" -p1 < "$patch_file"
+cmake -S "$out/src" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
+    -DNNG_TESTS=OFF -DNNG_TOOLS=OFF -DNNG_ENABLE_NNGCAT=OFF -DNNG_ENABLE_TLS=OFF \
+    -DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DCMAKE_INSTALL_PREFIX="$out/install" -DCMAKE_INSTALL_LIBDIR=lib > "$out/cmake.log" 2>&1
+cmake --build "$out/build" -j"$(nproc)" > "$out/build.log" 2>&1
+cmake --install "$out/build" > /dev/null
+sha256sum < "$patch_file" > "$stamp"

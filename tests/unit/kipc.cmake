@@ -1,0 +1,4 @@
+systemk_test(test_kipc_envelope SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kipc_envelope.c
+             LIBS kipc_core)
+systemk_test(test_kipc_server SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kipc_server.c
+             LIBS kipc)
