@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# test.sh: build SystemK and run every test, twice: a normal build, then an
+# ASan+UBSan build of the whole suite (SYSTEMK_TEST_SANITIZE=0 skips it).
+# Installs the Debian packages it needs when they are missing.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/deps.sh clang
+jobs=$(nproc)
+
+run_suite() { # BUILD_DIR CMAKE_ARGS...
+    local dir=$1; shift
+    cmake -S . -B "$dir" -DSYSTEMK_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs" -- --no-print-directory >"$dir.build.log" 2>&1 \
+        || { tail -n 60 "$dir.build.log"; echo "test: build failed in $dir" >&2; exit 1; }
+    # Integration tests are serial (they run PID namespaces); units in parallel.
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600
+}
+
+echo "== normal build =="
+run_suite build
+if [ "${SYSTEMK_TEST_SANITIZE:-1}" = 1 ]; then
+    echo "== ASan + UBSan build =="
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_suite build-asan -DSYSTEMK_SANITIZE=ON -DSYSTEMK_NNG_DIR="$top/build/nng"
+fi
+echo "test: all suites passed"

@@ -1,0 +1,1 @@
+systemk_itest(it_socket_half_handshake socket_half_handshake.sh)
