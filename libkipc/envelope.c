@@ -172,19 +172,16 @@ envelope_print(cJSON *o, size_t *len)
 	return s;
 }
 
-/* Adds a deep copy of item (or an empty object) under key. */
+/*
+ * Adds item (or an empty object) under key by reference: printed like a
+ * member, never copied, and left alone when the envelope is deleted.
+ */
 static bool
 add_copy(cJSON *o, const char *key, const cJSON *item)
 {
-	cJSON *c = item != NULL ? cJSON_Duplicate(item, 1) : cJSON_CreateObject();
-
-	if (c == NULL)
-		return false;
-	if (!cJSON_AddItemToObject(o, key, c)) {
-		cJSON_Delete(c);
-		return false;
-	}
-	return true;
+	if (item == NULL)
+		return cJSON_AddObjectToObject(o, key) != NULL;
+	return cJSON_AddItemReferenceToObject(o, key, (cJSON *)item);
 }
 
 char *

@@ -7,8 +7,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (unshare --pid)" >&2; exit 1; }
 scripts/deps.sh
-if [ ! -x build/bin/kinit ] || [ ! -x build/bin/kctl ]; then
-    echo "demo: building (first run only) ..."
+# SYSTEMK_BIN: use binaries from elsewhere (the tests run the demo this way).
+bin=${SYSTEMK_BIN:-$top/build/bin}
+if [ -z "${SYSTEMK_BIN:-}" ]; then
+    echo "demo: building ..."
     cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" >build.log 2>&1 \
         || { tail -n 40 build.log; exit 1; }
 fi
@@ -18,9 +20,9 @@ export SYSTEMK_RUN_DIR=$demo/run SYSTEMK_STATE_DIR=$demo/state
 export SYSTEMK_LOG_DIR=$demo/log SYSTEMK_MANIFEST_DIR=$demo/manifests
 mkdir -p "$SYSTEMK_MANIFEST_DIR"
 cp examples/*.json "$SYSTEMK_MANIFEST_DIR/"
-kctl=$top/build/bin/kctl
+kctl=$bin/kctl
 
-unshare --pid --fork --mount-proc --kill-child "$top/build/bin/kinit" \
+unshare --pid --fork --mount-proc --kill-child "$bin/kinit" \
     2>"$demo/kinit.console" &
 ushare=$!
 kinit_pid=""

@@ -1,1 +1,2 @@
 systemk_itest(it_socket_half_handshake socket_half_handshake.sh)
+systemk_itest(it_demo_runs demo_runs.sh)
