@@ -25,4 +25,11 @@ if [ "${SYSTEMK_TEST_SANITIZE:-1}" = 1 ]; then
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_suite build-asan -DSYSTEMK_SANITIZE=ON -DSYSTEMK_NNG_DIR="$top/build/nng"
 fi
+if [ "${SYSTEMK_TEST_FUZZ:-1}" = 1 ]; then
+    echo "== libFuzzer targets, ${SYSTEMK_FUZZ_SECONDS:-20} s each =="
+    CC=clang cmake -S . -B build-fuzz -DSYSTEMK_FUZZ=ON -DSYSTEMK_NNG_DIR="$top/build/nng" >/dev/null
+    cmake --build build-fuzz -j"$jobs" --target fuzzers >build-fuzz.build.log 2>&1 \
+        || { tail -n 60 build-fuzz.build.log; echo "test: fuzz build failed" >&2; exit 1; }
+    ctest --test-dir build-fuzz -L fuzz --output-on-failure
+fi
 echo "test: all suites passed"
