@@ -493,10 +493,13 @@ kipc_req_fail(kipc_req *r, kproto_err e, const char *fmt, ...)
 {
 	char    why[512];
 	size_t  len = 0;
+	char   *text;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	req_finish(r, kipc_encode_err(r->m.v, r->m.id, e, why, &len), len);
+	/* Encode first: the order of evaluation of arguments is unspecified. */
+	text = kipc_encode_err(r->m.v, r->m.id, e, why, &len);
+	req_finish(r, text, len);
 }

@@ -10,6 +10,7 @@ out=$(mkdir -p "$1" && cd "$1" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)
 patch_file="$here/third_party/nng-1.5.2-ipc-listener-fix.patch"
 stamp="$out/install/.systemk-built"
+[ -f "$patch_file" ] || { echo "build-nng: missing $patch_file" >&2; exit 1; }
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum < "$patch_file")" ]; then
     exit 0
 fi

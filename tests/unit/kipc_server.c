@@ -35,8 +35,13 @@ loop(void *arg)
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		while ((r = kipc_server_next(srv)) != NULL) {
-			cJSON *res = cJSON_CreateObject();
+			cJSON *res;
 
+			if (kipc_req_method(r)->id == KM_REPO_LIST) {
+				kipc_req_fail(r, KE_NOT_FOUND, "no %s here", "list");
+				continue;
+			}
+			res = cJSON_CreateObject();
 			if (kipc_req_method(r)->id == KM_STATE_PUT)
 				atomic_fetch_add(&writes_applied, 1);
 			cJSON_AddItemToObject(res, "echo",
@@ -115,6 +120,17 @@ START_TEST(unknown_and_foreign_methods)
 	free(msg);
 	/* Declared in proto/, but served by kstartd, not here. */
 	ck_assert_int_eq(call("svc.list", NULL, &res, &msg), KE_INVALID);
+	free(msg);
+}
+END_TEST
+
+START_TEST(handler_error_reply)
+{
+	cJSON *res;
+	char  *msg;
+
+	ck_assert_int_eq(call("repo.list", NULL, &res, &msg), KE_NOT_FOUND);
+	ck_assert_str_eq(msg, "no list here");
 	free(msg);
 }
 END_TEST
@@ -225,6 +241,7 @@ main(void)
 	tcase_add_test(tc, hello);
 	tcase_add_test(tc, dispatch_and_echo);
 	tcase_add_test(tc, unknown_and_foreign_methods);
+	tcase_add_test(tc, handler_error_reply);
 	tcase_add_test(tc, bad_params);
 	tcase_add_test(tc, level_too_high);
 	tcase_add_test(tc, garbage_gets_error_reply);
