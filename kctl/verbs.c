@@ -1,0 +1,140 @@
+/*
+ * verbs.c -- the one verb table and the usage text made from it.
+ *
+ * A new verb (DESIGN section 6) is one row here plus its handler in a
+ * cmd_*.c file: the parser takes its options and operand counts from the row,
+ * the usage text its usage and summary, and kctl_call() refuses a daemon the
+ * row does not name in needs, so the table stays the truth about each verb.
+ */
+#include "kctl.h"
+
+#include <string.h>
+
+static kctl_handler cmd_help;
+
+static const kctl_verb verbs[] = {
+	{ "list", kctl_cmd_list, "[-a]", "-a|--all", 0, 0, KD_STARTD,
+	  "list instances (-a: disabled ones too)" },
+	{ "status", kctl_cmd_status, "SVC", NULL, 1, 1, KD_STARTD,
+	  "show the state of one instance" },
+	{ "enable", kctl_cmd_enable, "[-t] SVC...", "-t|--temporary", 1, -1,
+	  KD_STARTD, "enable instances (-t: until the next boot)" },
+	{ "disable", kctl_cmd_disable, "[-t] SVC...", "-t|--temporary", 1, -1,
+	  KD_STARTD, "disable instances (-t: until the next boot)" },
+	{ "import", kctl_cmd_import, "FILE|DIR... [--dry-run]", "--dry-run", 1,
+	  -1, KD_CONFIGD | KD_STARTD,
+	  "import manifests atomically (DIR: its *.json)" },
+	{ "validate", kctl_cmd_validate, "FILE|DIR...", NULL, 1, -1, KD_CONFIGD,
+	  "check manifests, import nothing" },
+	{ "export", kctl_cmd_export, "[SVC]", NULL, 0, 1, KD_CONFIGD,
+	  "print the repository or one service as JSON" },
+	{ "get", kctl_cmd_get, "SVC[/PG[/PROP]] [--running]", "--running", 1, 1,
+	  KD_CONFIGD,
+	  "show properties (--running: what kstartd uses)" },
+	{ "startd", kctl_cmd_startd, "status|restart", NULL, 1, 1, KD_KINIT,
+	  "kstartd's state from kinit, or restart it" },
+	{ "shutdown", kctl_cmd_shutdown, "", NULL, 0, 0, KD_KINIT,
+	  "stop every service in order, then kinit" },
+	{ "hello", kctl_cmd_hello, "[configd|startd|kinit...]", NULL, 0, 3,
+	  KD_ALL, "ask daemons for their name and level" },
+	{ "help", cmd_help, "[VERB]", NULL, 0, 1, 0,
+	  "this text, or one verb's" },
+};
+
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+const kctl_verb *
+kctl_verb_find(const char *name)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+const kctl_verb *
+kctl_verbs(size_t *n)
+{
+	*n = NVERBS;
+	return verbs;
+}
+
+static const char options_text[] =
+    "options (before or after the verb):\n"
+    "  --json            machine-readable output on stdout\n"
+    "  --timeout S       give up on a daemon after S seconds (default 30)\n"
+    "  --run-dir DIR     where the sockets are (default $SYSTEMK_RUN_DIR,\n"
+    "                    else /run/systemk); --state-dir, --manifest-dir and\n"
+    "                    --log-dir are accepted as by the daemons\n"
+    "  -h, --help        this text; 'kctl VERB --help' for one verb\n"
+    "  --                end of options\n";
+
+static const char errors_text[] =
+    "errors:\n"
+    "  one line on stderr, 'kctl: error: unable to VERB 'OBJECT': CAUSE',\n"
+    "  often followed by a 'kctl: hint:' line.  With --json, stdout also\n"
+    "  carries {\"error\": {\"code\": CODE, \"message\": TEXT}}, where CODE is\n"
+    "  a protocol error code (invalid, not_found, conflict, denied, busy,\n"
+    "  too_large, unavailable, timeout, internal) or \"usage\".\n"
+    "exit codes:\n"
+    "  0 ok, 1 failure, 2 usage, 3 not found, 4 denied, 5 daemon unreachable,\n"
+    "  6 conflict, 7 timeout, 8 cannot reach the state, 9 its dependencies\n"
+    "  cannot, 10 invalid input\n";
+
+static void
+print_needs(FILE *f, int needs)
+{
+	static const struct {
+		int         bit;
+		const char *name;
+	} d[] = { { KD_CONFIGD, "kconfigd" }, { KD_STARTD, "kstartd" },
+		  { KD_KINIT, "kinit" } };
+	const char *sep = "";
+
+	if (needs == 0)
+		return;
+	fprintf(f, "talks to: ");
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if (needs & d[i].bit) {
+			fprintf(f, "%s%s", sep, d[i].name);
+			sep = ", ";
+		}
+	}
+	fprintf(f, "\n");
+}
+
+void
+kctl_usage(FILE *f, const kctl_verb *v)
+{
+	if (v != NULL) {
+		fprintf(f, "usage: kctl [OPTIONS] %s%s%s\n\n%s\n", v->name,
+		    *v->usage != '\0' ? " " : "", v->usage, v->summary);
+		print_needs(f, v->needs);
+		fprintf(f, "\n%s", options_text);
+		return;
+	}
+	fprintf(f, "usage: kctl [OPTIONS] VERB [ARGS...]\n\nverbs:\n");
+	for (size_t i = 0; i < NVERBS; i++) {
+		char line[80];
+
+		snprintf(line, sizeof(line), "%s %s", verbs[i].name,
+		    verbs[i].usage);
+		if (strlen(line) > 30)
+			fprintf(f, "  %s\n  %-30s  %s\n", line, "", verbs[i].summary);
+		else
+			fprintf(f, "  %-30s  %s\n", line, verbs[i].summary);
+	}
+	fprintf(f, "\n%s\n%s", options_text, errors_text);
+}
+
+static int
+cmd_help(kctl_ctx *ctx)
+{
+	const kctl_verb *v = NULL;
+
+	if (ctx->args.nops == 1 &&
+	    (v = kctl_verb_find(ctx->args.ops[0])) == NULL)
+		return kctl_usage_error(ctx, "unknown verb '%s'", ctx->args.ops[0]);
+	kctl_usage(ctx->out, v);
+	return KCTL_EXIT_OK;
+}

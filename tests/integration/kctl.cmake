@@ -1,0 +1,1 @@
+systemk_itest(it_kctl_basic kctl_basic.sh)
