@@ -1,0 +1,328 @@
+/*
+ * kstartd (k.startd) -- SystemK's restarter.
+ *
+ * Theory of operation.
+ *
+ *   kinit ──fork/exec──▶ kstartd ──fork/exec──▶ services (own session each)
+ *                          │  ▲
+ *      repo.running,       │  │ svc.list/status/enable/disable/reload
+ *      repo.set_enabled,   ▼  │ (kctl, over startd.sock)
+ *      state.put ──────▶ kconfigd
+ *
+ * kstartd reads every instance's running snapshot from kconfigd once at
+ * start (and on svc.reload or SIGHUP), turns each into a typed svc_config
+ * (config.c), builds the dependency graph (graph.c), and drives one
+ * restarter state machine per instance (restarter.c).  Those three are pure;
+ * this file and its neighbours are the shell that performs their decisions:
+ *
+ *   args -> log -> signals (blocked, signalfd) -> dial kconfigd ->
+ *   repo.running -> listen on startd.sock -> readiness "\n" -> loop
+ *
+ * The loop is one poll(2) over the signalfd, the server's eventfd and the
+ * earliest deadline (restart delay, start or stop timeout, persist retry).
+ * Each iteration: reap every exited child (waitid loop: SIGCHLDs coalesce),
+ * serve the queued requests, fire due timers, then settle: let the graph
+ * start what may start, stop what lost a dependency, report the `default`
+ * milestone to kinit, and write changed states to kconfigd in one batch.
+ * Nothing in the loop waits on a service; the only blocking calls are the
+ * short, bounded requests to kconfigd and kinit.
+ *
+ * kstartd is a child subreaper, so a daemon that double-forks still exits
+ * to us.  Children only exec (nng is not fork-safe), see spawn.c.
+ *
+ * Error policy: before readiness, a missing kconfigd or socket is fatal with
+ * a KEXIT_* code that kinit explains.  After it, kstartd does not exit on
+ * errors: a failed spawn is a service failure, a failed state.put is retried.
+ * SIGTERM/SIGINT stop every instance in reverse dependency order (stop
+ * signal to its process group, SIGKILL at its stop timeout), persist, and
+ * exit 0.  SIGHUP re-reads the running snapshots.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kstartd.h"
+
+/* How long kstartd tries to reach kconfigd before giving up. */
+#define CONFIGD_WAIT_MS 5000
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: kstartd [--run-dir DIR] [--state-dir DIR] "
+	    "[--manifest-dir DIR] [--log-dir DIR] [--ready-fd N]\n");
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int
+parse_fd(const char *s)
+{
+	char *end;
+	long  n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	return (errno || *end || end == s || n < 0 || n > 65535) ? -2 : (int)n;
+}
+
+/* Returns 0, or -1 on a usage error.  *ready_fd is -1 when not given. */
+static int
+parse_args(kstartd *k, int argc, char **argv, int *ready_fd)
+{
+	const char *env = getenv("SYSTEMK_READY_FD");
+
+	*ready_fd = env && *env ? parse_fd(env) : -1;
+	for (int i = 1; i < argc;) {
+		int rv = kipc_paths_arg(&k->paths, argc, argv, &i);
+
+		if (rv < 0)
+			return -1;
+		if (rv > 0)
+			continue;
+		if (strcmp(argv[i], "--ready-fd") == 0 && i + 1 < argc) {
+			*ready_fd = parse_fd(argv[i + 1]);
+			i += 2;
+		} else if (strncmp(argv[i], "--ready-fd=", 11) == 0) {
+			*ready_fd = parse_fd(argv[i] + 11);
+			i++;
+		} else {
+			return -1;
+		}
+	}
+	unsetenv("SYSTEMK_READY_FD");
+	return *ready_fd == -2 ? -1 : 0;
+}
+
+/* fds 0-2 must be open, or a later open() would land there (spawn.c). */
+static void
+ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
+/* Every signal we care about arrives on the signalfd, never as a handler. */
+static int
+setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	/* A dead kctl must not kill us through a write to its socket. */
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int
+dial_configd(kstartd *k)
+{
+	char    path[300];
+	int64_t deadline = k_now_ms() + CONFIGD_WAIT_MS;
+	int     rv;
+
+	if (kipc_path_join(path, sizeof path, k->paths.run_dir,
+	        KPROTO_SOCK_CONFIGD) != 0)
+		return KE_INVALID;
+	for (;;) {
+		rv = kipc_client_open(&k->configd, path, KSTARTD_CALL_MS);
+		if (rv == KE_OK || k_now_ms() >= deadline)
+			break;
+		nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+	}
+	if (rv != KE_OK)
+		klog_err("unable to dial '%s': %s", path, kproto_err_name(rv));
+	return rv;
+}
+
+static int
+open_server(kstartd *k)
+{
+	char path[300];
+	int  rv;
+
+	if (kipc_path_join(path, sizeof path, k->paths.run_dir,
+	        KPROTO_SOCK_STARTD) != 0)
+		return KE_INVALID;
+	rv = kipc_server_open(&k->server, path, "k.startd", KD_STARTD);
+	if (rv != KE_OK)
+		klog_err("unable to listen on '%s': %s", path, kproto_err_name(rv));
+	return rv;
+}
+
+/* s6-style readiness: one newline on the fd kinit passed, then close it. */
+static void
+signal_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "\n", 1) != 1)
+		klog_warn("unable to write readiness to fd %d: %s", fd,
+		    strerror(errno));
+	close(fd);
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static void
+reap(kstartd *k)
+{
+	for (;;) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) != 0 ||
+		    si.si_pid == 0)
+			return;
+		k_child_exited(k, si.si_pid, si.si_code, si.si_status);
+	}
+}
+
+static void
+begin_shutdown(kstartd *k, int sig)
+{
+	if (k->shutting_down)
+		return;
+	klog_info("stopping every instance (signal %d)", sig);
+	k->shutting_down = true;
+}
+
+static void
+reload(kstartd *k)
+{
+	char why[256];
+
+	if (k_reload(k, why, sizeof why) != KE_OK)
+		klog_err("unable to reload 'repo.running': %s", why);
+}
+
+/* Drains the signalfd; exits are reaped by the caller regardless. */
+static void
+read_signals(kstartd *k)
+{
+	struct signalfd_siginfo si;
+
+	while (read(k->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			begin_shutdown(k, (int)si.ssi_signo);
+			break;
+		case SIGHUP:
+			if (!k->shutting_down)
+				reload(k);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+serve(kstartd *k)
+{
+	kipc_req *r;
+
+	while ((r = kipc_server_next(k->server))) {
+		const kproto_method *m = kipc_req_method(r);
+
+		/* Starting things while everything stops would fight shutdown. */
+		if (k->shutting_down && m->access == KA_WRITE)
+			kipc_req_fail(r, KE_BUSY, "k.startd is shutting down");
+		else
+			k_handle(k, r);
+	}
+}
+
+static void
+loop(kstartd *k)
+{
+	struct pollfd pfd[2] = {
+	    {.fd = k->sigfd, .events = POLLIN},
+	    {.fd = kipc_server_fd(k->server), .events = POLLIN},
+	};
+
+	for (;;) {
+		k_settle(k);
+		if (k->shutting_down && k_all_down(k))
+			return;
+		if (poll(pfd, 2, k_poll_timeout(k)) < 0 && errno != EINTR) {
+			klog_err("unable to poll: %s", strerror(errno));
+			nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+		}
+		read_signals(k);
+		reap(k);
+		serve(k);
+		k_timers(k);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	kstartd k = {.sigfd = -1, .milestone = -1};
+	char    why[256];
+	int     ready_fd;
+
+	kipc_log_init("kstartd");
+	kipc_paths_from_env(&k.paths);
+	if (parse_args(&k, argc, argv, &ready_fd) != 0) {
+		usage();
+		return KEXIT_USAGE;
+	}
+	ensure_std_fds();
+	if (ready_fd >= 0)
+		(void)fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+	kipc_paths_export(&k.paths);
+	if ((k.sigfd = setup_signals()) < 0) {
+		klog_err("unable to block signals: %s", strerror(errno));
+		return KEXIT_FAILURE;
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		klog_warn("unable to become a subreaper: %s", strerror(errno));
+	/* Prepare: the log directory; its absence costs only file logs. */
+	if (kipc_mkdirs(k.paths.log_dir, 0755) != 0)
+		klog_warn("unable to create '%s': %s", k.paths.log_dir,
+		    strerror(errno));
+	if (dial_configd(&k) != KE_OK)
+		return KEXIT_CONFIGD;
+	if (k_reload(&k, why, sizeof why) != KE_OK) {
+		klog_err("unable to read 'repo.running': %s", why);
+		return KEXIT_CONFIGD;
+	}
+	if (open_server(&k) != KE_OK)
+		return KEXIT_SOCKET;
+	signal_ready(ready_fd);
+	klog_info("ready: %zu instances", k.n);
+	loop(&k);
+	k_persist(&k);
+	klog_info("every instance is stopped");
+	kipc_server_close(k.server);
+	kipc_client_close(k.configd);
+	k_free(&k);
+	return KEXIT_OK;
+}

@@ -1,0 +1,430 @@
+/*
+ * spawn.c -- the one place kstartd forks: running a method, and the
+ * instance log.
+ *
+ * kstartd's process holds nng's threads, and nng is not fork-safe: the child
+ * may only make async-signal-safe system calls and exec (NOTES.md).  So
+ * everything that can allocate or consult NSS -- the argv and envp, the
+ * executable's path, the user's ids and groups, the log file -- is prepared
+ * in the parent; the child only rearranges descriptors, ids and signals,
+ * then execs.  No shell is involved: argv[0] is searched in the service's
+ * own PATH, by the parent.
+ *
+ * The child reports a failed step through a close-on-exec pipe ({step,
+ * errno}); end of file means the exec happened.  The parent reads it before
+ * returning, which waits only for the child's few pre-exec system calls.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kstartd.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* The child's steps, named in the parent's error message. */
+enum step { ST_SETSID, ST_SIGNALS, ST_FDS, ST_UMASK_CHDIR, ST_IDS, ST_EXEC };
+static const char *const step_names[] = {"setsid", "reset signals",
+    "set up descriptors", "chdir", "set user", "exec"};
+
+typedef struct child_report {
+	int step;
+	int err;
+} child_report;
+
+/* Everything the child needs, prepared by the parent. */
+typedef struct plan {
+	const char *path; /* resolved executable */
+	char      **argv;
+	char      **envp;
+	int         in_fd, out_fd; /* out_fd -1: inherit stdout/stderr */
+	const char *cwd;
+	int         umask;
+	bool        set_ids;
+	uid_t       uid;
+	gid_t       gid;
+	gid_t      *groups;
+	int         ngroups;
+	int         report_fd;
+} plan;
+
+/* ---- time ----------------------------------------------------------------- */
+
+static int64_t
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+k_now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+int64_t
+k_wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+void
+k_rfc3339(int64_t wall_ms, char *buf, size_t len)
+{
+	time_t    t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	char      base[24];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", base, (int)(wall_ms % 1000));
+}
+
+/* ---- the log -------------------------------------------------------------- */
+
+int
+spawn_log_path(const kipc_paths *p, const svc_config *cfg, char *buf,
+               size_t len)
+{
+	char name[300];
+	int  n = snprintf(name, sizeof name, "%s:%s.log", cfg->service,
+	    cfg->instance);
+
+	if (n < 0 || (size_t)n >= sizeof name)
+		return -1;
+	for (char *c = name; *c; c++)
+		if (*c == '/')
+			*c = '-';
+	return kipc_path_join(buf, len, p->log_dir, name);
+}
+
+/* The instance's log, or -1 for the console (log=console, or it failed). */
+static int
+open_log(const kipc_paths *p, const svc_config *cfg)
+{
+	char path[600];
+	int  fd;
+
+	if (cfg->log == SVC_LOG_CONSOLE)
+		return -1;
+	if (spawn_log_path(p, cfg, path, sizeof path) != 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+	if (fd < 0)
+		klog_warn("unable to open '%s': %s; using the console", path,
+		    strerror(errno));
+	return fd;
+}
+
+void
+svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
+{
+	char    line[1024], ts[40];
+	int     n, fd;
+	va_list ap;
+
+	k_rfc3339(k_wall_ms(), ts, sizeof ts);
+	n = snprintf(line, sizeof line, "%s kstartd: %s: ", ts, cfg->fmri);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	n = (int)strnlen(line, sizeof line - 2);
+	line[n++] = '\n';
+	fd = open_log(p, cfg);
+	/* One write per line: the service writes to the same file. */
+	(void)!write(fd >= 0 ? fd : STDERR_FILENO, line, (size_t)n);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- preparing ------------------------------------------------------------ */
+
+/* envp: exactly the configured environment plus SYSTEMK_FMRI, _METHOD. */
+static char **
+build_envp(const svc_config *cfg, const char *method)
+{
+	char **envp = calloc(cfg->nenv + 3, sizeof *envp);
+	size_t n = 0;
+
+	if (!envp)
+		return NULL;
+	for (size_t i = 0; i < cfg->nenv; i++)
+		if (strncmp(cfg->env[i], "SYSTEMK_", 8) != 0)
+			envp[n++] = cfg->env[i];
+	if (asprintf(&envp[n++], "SYSTEMK_FMRI=%s", cfg->fmri) < 0 ||
+	    asprintf(&envp[n++], "SYSTEMK_METHOD=%s", method) < 0) {
+		envp[--n] = NULL;
+		free(envp);
+		return NULL;
+	}
+	return envp;
+}
+
+static void
+free_envp(const svc_config *cfg, char **envp)
+{
+	if (!envp)
+		return;
+	for (char **e = envp; *e; e++) {
+		bool ours = true;
+
+		for (size_t i = 0; i < cfg->nenv; i++)
+			ours &= *e != cfg->env[i];
+		if (ours)
+			free(*e);
+	}
+	free(envp);
+}
+
+/* argv[0] as given when it has a '/', else searched in the service's PATH. */
+static int
+resolve_exec(const svc_config *cfg, const char *file, char *buf, size_t len)
+{
+	const char *path = SVC_DEF_PATH + 5;
+
+	if (strchr(file, '/'))
+		return snprintf(buf, len, "%s", file) < (int)len ? 0 : ENAMETOOLONG;
+	for (size_t i = 0; i < cfg->nenv; i++)
+		if (strncmp(cfg->env[i], "PATH=", 5) == 0)
+			path = cfg->env[i] + 5;
+	while (*path) {
+		size_t dl = strcspn(path, ":");
+
+		if (snprintf(buf, len, "%.*s/%s", (int)dl, dl ? path : ".", file) <
+		        (int)len &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		path += dl + (path[dl] == ':');
+	}
+	return ENOENT;
+}
+
+/* NSS lookups happen here, in the parent, never in the child. */
+static int
+resolve_ids(const svc_config *cfg, plan *pl, char *why, size_t whylen)
+{
+	struct passwd *pw;
+	struct group  *gr;
+
+	if (!cfg->user && !cfg->group)
+		return 0;
+	pl->uid = getuid();
+	pl->gid = getgid();
+	if (cfg->user) {
+		if (!(pw = getpwnam(cfg->user))) {
+			snprintf(why, whylen, "unknown user '%s'", cfg->user);
+			return ENOENT;
+		}
+		pl->uid = pw->pw_uid;
+		pl->gid = pw->pw_gid;
+	}
+	if (cfg->group) {
+		if (!(gr = getgrnam(cfg->group))) {
+			snprintf(why, whylen, "unknown group '%s'", cfg->group);
+			return ENOENT;
+		}
+		pl->gid = gr->gr_gid;
+	}
+	if (pl->uid == geteuid() && pl->gid == getegid())
+		return 0;
+	if (geteuid() != 0) {
+		snprintf(why, whylen, "only root can run it as '%s'",
+		    cfg->user ? cfg->user : cfg->group);
+		return EPERM;
+	}
+	pl->set_ids = true;
+	pl->ngroups = 1;
+	pl->groups = calloc(NGROUPS_MAX, sizeof *pl->groups);
+	if (!pl->groups)
+		return ENOMEM;
+	pl->groups[0] = pl->gid;
+	if (cfg->user) {
+		int n = NGROUPS_MAX;
+
+		if (getgrouplist(cfg->user, pl->gid, pl->groups, &n) >= 0)
+			pl->ngroups = n;
+	}
+	return 0;
+}
+
+/* ---- the child ------------------------------------------------------------ */
+
+static _Noreturn void
+child_fail(int fd, int step)
+{
+	child_report r = {step, errno};
+
+	(void)!write(fd, &r, sizeof r);
+	_exit(127);
+}
+
+/* Dispositions and the mask survive exec: reset both (NOTES.md). */
+static int
+reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t         all;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL); /* KILL, STOP, 32, 33 refuse */
+	sigemptyset(&all);
+	return sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* Every descriptor above stderr closes at exec, whoever opened it. */
+static int
+cloexec_rest(void)
+{
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	for (int fd = 3; fd < 65536; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static int
+set_fds(const plan *pl)
+{
+	if (dup2(pl->in_fd, 0) < 0)
+		return -1;
+	if (pl->out_fd >= 0 && (dup2(pl->out_fd, 1) < 0 || dup2(pl->out_fd, 2) < 0))
+		return -1;
+	return cloexec_rest();
+}
+
+static int
+set_ids(const plan *pl)
+{
+	if (!pl->set_ids)
+		return 0;
+	if (setgroups((size_t)pl->ngroups, pl->groups) != 0 ||
+	    setgid(pl->gid) != 0 || setuid(pl->uid) != 0)
+		return -1;
+	return 0;
+}
+
+static _Noreturn void
+run_child(const plan *pl)
+{
+	if (setsid() < 0)
+		child_fail(pl->report_fd, ST_SETSID);
+	if (reset_signals() != 0)
+		child_fail(pl->report_fd, ST_SIGNALS);
+	if (set_fds(pl) != 0)
+		child_fail(pl->report_fd, ST_FDS);
+	if (pl->umask >= 0)
+		umask((mode_t)pl->umask);
+	if (pl->cwd && chdir(pl->cwd) != 0)
+		child_fail(pl->report_fd, ST_UMASK_CHDIR);
+	if (set_ids(pl) != 0)
+		child_fail(pl->report_fd, ST_IDS);
+	execve(pl->path, pl->argv, pl->envp);
+	child_fail(pl->report_fd, ST_EXEC);
+}
+
+/* ---- the parent ----------------------------------------------------------- */
+
+/* EOF: the exec happened.  A report: the child failed and exits 127. */
+static int
+read_report(int fd, char *why, size_t whylen, const plan *pl)
+{
+	child_report r;
+	ssize_t      n;
+
+	do
+		n = read(fd, &r, sizeof r);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof r)
+		return 0;
+	if (r.step < 0 || r.step > ST_EXEC)
+		r.step = ST_EXEC;
+	snprintf(why, whylen, "%s '%s': %s", step_names[r.step],
+	    r.step == ST_UMASK_CHDIR ? pl->cwd : pl->path, strerror(r.err));
+	return r.err ? r.err : EIO;
+}
+
+static pid_t
+fork_plan(plan *pl, int *err, char *why, size_t whylen)
+{
+	int   p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		*err = errno;
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pl->report_fd = p[1];
+	pid = fork();
+	if (pid == 0)
+		run_child(pl);
+	*err = errno;
+	close(p[1]);
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(*err));
+		close(p[0]);
+		return -1;
+	}
+	*err = read_report(p[0], why, whylen, pl);
+	close(p[0]);
+	return *err ? -1 : pid;
+}
+
+pid_t
+spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
+             const char *method, int *err, char *why, size_t whylen)
+{
+	char  path[PATH_MAX];
+	plan  pl = {.argv = argv, .in_fd = -1, .out_fd = -1,
+	            .cwd = cfg->working_directory, .umask = cfg->umask};
+	pid_t pid = -1;
+
+	*why = '\0';
+	if ((*err = resolve_exec(cfg, argv[0], path, sizeof path)) != 0) {
+		snprintf(why, whylen, "find '%s': %s", argv[0],
+		    strerror(*err));
+		return -1;
+	}
+	pl.path = path;
+	if ((*err = resolve_ids(cfg, &pl, why, whylen)) != 0)
+		goto out;
+	if (!(pl.envp = build_envp(cfg, method))) {
+		*err = ENOMEM;
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if ((pl.in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		*err = errno;
+		snprintf(why, whylen, "open '/dev/null': %s",
+		    strerror(errno));
+		goto out;
+	}
+	pl.out_fd = open_log(p, cfg);
+	pid = fork_plan(&pl, err, why, whylen);
+out:
+	if (pl.in_fd >= 0)
+		close(pl.in_fd);
+	if (pl.out_fd >= 0)
+		close(pl.out_fd);
+	free_envp(cfg, pl.envp);
+	free(pl.groups);
+	return pid;
+}
