@@ -60,16 +60,19 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
  * repo.import      manifests: array of manifest objects; files: names for errors.
  *                  Validates all, writes the manifest layer of all in one
  *                  transaction, refreshes the affected instances.
- *                  -> {"services": [NAME...], "instances": [FMRI...]}
+ *                  -> {"services": [NAME...], "instances": [FMRI...],
+ *                      "refreshed": [FMRI...]}
  * repo.validate    as import, writes nothing -> {"services": [...]}
- * repo.get         fmri, pg?, prop?, running? -> {"fmri", "property_groups": {...}}
+ * repo.get         fmri, pg?, prop?, running?
+ *                  -> {"fmri", "generation", "property_groups": {...}}
  *                  the composed editing view, or the running snapshot.
  * repo.list        -> {"instances": [{"fmri", "service", "instance"}...]}
  * repo.running     -> {"instances": {FMRI: {"property_groups": {...}}}}: every
  *                  instance's running snapshot in one reply (kstartd's read).
- * repo.export      service? -> {"services": [manifest...]}
+ * repo.export      service? -> {"services": [manifest...], "secrets_omitted": N}
  * repo.set_enabled fmri, enabled -> {} (admin layer general/enabled, also running)
- * repo.refresh     fmri -> {} previous := running, running := editing view.
+ * repo.refresh     fmri -> {"refreshed": [FMRI...]} previous := running,
+ *                  running := editing view (svc:/NAME: every instance).
  *
  * state.put        fmri, state: object -> {} (volatile namespace)
  * state.get        fmri -> {"state": {...}} or not_found

@@ -1,0 +1,474 @@
+/*
+ * handlers.c -- one handler per kconfigd method, and the table that maps
+ * proto/'s method ids onto them (checked against proto/ at start-up).
+ *
+ * Reply shapes (the result member of an ok reply):
+ *   sys.hello         {"name": "k.configd", "level": N}
+ *   repo.import       {"services": [NAME...], "instances": [FMRI...],
+ *                      "refreshed": [FMRI...]}
+ *   repo.validate     {"services": [NAME...]}
+ *   repo.get          {"fmri": F, "generation": G, "property_groups": {...}}
+ *   repo.list         {"instances": [{"fmri", "service", "instance"}...]}
+ *   repo.running      {"instances": {FMRI: {"property_groups": {...}}}}
+ *   repo.export       {"services": [MANIFEST...], "secrets_omitted": N}
+ *   repo.set_enabled  {}
+ *   repo.refresh      {"refreshed": [FMRI...]}
+ *   state.put         {}
+ *   state.get         {"state": {...}}
+ *   state.list        {"states": {FMRI: {...}}}
+ * Secret properties reach privileged peers only; export never carries them
+ * at level 1 (--include-secrets arrives with issue 3).
+ */
+#include "handlers.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kipc.h"
+#include "manifest.h"
+
+#define MAX_MANIFESTS 4096
+#define MAX_STATE     (64 * 1024) /* bytes of one restarter state object */
+
+typedef struct kcall {
+	krepo       *repo;
+	const cJSON *params;
+	bool         privileged;
+	cJSON       *result;
+	char        *why;
+	size_t       whylen;
+} kcall;
+
+typedef int (*handler)(kcall *c);
+
+static int
+fail(kcall *c, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+fail(kcall *c, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->why, c->whylen, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+static int
+reply(kcall *c, cJSON *result)
+{
+	if (result == NULL)
+		return fail(c, KE_INTERNAL, "out of memory");
+	c->result = result;
+	return KE_OK;
+}
+
+/* Wraps value (taken) as {key: value}. */
+static int
+reply_with(kcall *c, const char *key, cJSON *value)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || value == NULL) {
+		cJSON_Delete(o);
+		cJSON_Delete(value);
+		return fail(c, KE_INTERNAL, "out of memory");
+	}
+	cJSON_AddItemToObject(o, key, value);
+	return reply(c, o);
+}
+
+/*
+ * The fmri param as service and instance.  need_inst refuses "svc:/web"
+ * (a service, not an instance).
+ */
+static int
+fmri_param(kcall *c, char *svc, char *inst, bool need_inst)
+{
+	const char *f = kipc_json_str(c->params, "fmri");
+
+	if (kcfg_fmri_parse(f, svc, inst) != 0)
+		return fail(c, KE_INVALID, "fmri: expected NAME, NAME:INSTANCE "
+		                           "or svc:/NAME:INSTANCE");
+	if (need_inst && inst[0] == '\0')
+		return fail(c, KE_INVALID, "fmri: '%s' names a service; name "
+		                           "an instance", f);
+	return KE_OK;
+}
+
+/* ---- sys ----------------------------------------------------------------------- */
+
+static int
+h_hello(kcall *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", "k.configd");
+	cJSON_AddNumberToObject(o, "level", KPROTO_LEVEL);
+	return reply(c, o);
+}
+
+/* ---- repo.import, repo.validate ------------------------------------------------- */
+
+static void
+free_services(kcfg_service *svcs, int n)
+{
+	for (int i = 0; i < n; i++)
+		kcfg_service_free(&svcs[i]);
+	free(svcs);
+}
+
+/* Validates and converts every manifest of the params; all or nothing. */
+static int
+convert_all(kcall *c, kcfg_service **out, int *n)
+{
+	const cJSON *ms = kipc_json_arr(c->params, "manifests");
+	const cJSON *files = kipc_json_arr(c->params, "files");
+	int          count = cJSON_GetArraySize(ms), i = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (count > MAX_MANIFESTS)
+		return fail(c, KE_TOO_LARGE, "manifests: more than %d",
+		    MAX_MANIFESTS);
+	if (files != NULL && cJSON_GetArraySize(files) != count)
+		return fail(c, KE_INVALID, "files: expected one name per "
+		                           "manifest");
+	if ((*out = calloc((size_t)count + 1, sizeof(**out))) == NULL)
+		return fail(c, KE_INTERNAL, "out of memory");
+	for (const cJSON *m = ms->child; m != NULL; m = m->next, i++) {
+		const cJSON *f = cJSON_GetArrayItem(files, i);
+		char         dflt[32];
+
+		snprintf(dflt, sizeof(dflt), "manifests[%d]", i);
+		*n = i + 1;
+		if (kcfg_manifest_convert(m, cJSON_IsString(f) ? f->valuestring
+		                                               : dflt,
+		        &(*out)[i], c->why, c->whylen) != 0)
+			return KE_INVALID;
+	}
+	return KE_OK;
+}
+
+static int
+import_or_validate(kcall *c, bool dry_run)
+{
+	kcfg_service *svcs;
+	cJSON        *res = NULL;
+	int           n, ke = convert_all(c, &svcs, &n);
+
+	if (ke == KE_OK)
+		ke = krepo_import(c->repo, svcs, n, dry_run, &res, c->why,
+		    c->whylen);
+	free_services(svcs, n);
+	if (ke != KE_OK)
+		return ke;
+	if (dry_run) {
+		cJSON *names = cJSON_DetachItemFromObject(res, "services");
+
+		cJSON_Delete(res);
+		return reply_with(c, "services", names);
+	}
+	return reply(c, res);
+}
+
+static int
+h_import(kcall *c)
+{
+	return import_or_validate(c, false);
+}
+
+static int
+h_validate(kcall *c)
+{
+	return import_or_validate(c, true);
+}
+
+/* ---- repo.get ----------------------------------------------------------------------- */
+
+/*
+ * Narrows pgs to the group and property the params name.  Secrets: a
+ * named secret property is refused to an unprivileged peer; otherwise they
+ * are silently left out.
+ */
+static int
+get_filter(kcall *c, cJSON *pgs, const char *fmri)
+{
+	const char *pg = kipc_json_str(c->params, "pg");
+	const char *prop = kipc_json_str(c->params, "prop");
+	cJSON      *g, *p;
+
+	if (prop != NULL && pg == NULL)
+		return fail(c, KE_INVALID, "prop: needs pg");
+	if (pg != NULL) {
+		if ((g = cJSON_DetachItemFromObjectCaseSensitive(pgs, pg)) == NULL)
+			return fail(c, KE_NOT_FOUND, "no property group '%s' in "
+			    "'%s'", pg, fmri);
+		cJSON_Delete(pgs->child);
+		pgs->child = NULL;
+		cJSON_AddItemToObject(pgs, pg, g);
+		if (prop != NULL) {
+			if ((p = cJSON_DetachItemFromObjectCaseSensitive(g, prop)) ==
+			    NULL)
+				return fail(c, KE_NOT_FOUND, "no property '%s/%s' in "
+				    "'%s'", pg, prop, fmri);
+			cJSON_Delete(g->child);
+			g->child = NULL;
+			cJSON_AddItemToObject(g, prop, p);
+			if (!c->privileged &&
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p,
+			        "secret")))
+				return fail(c, KE_DENIED, "'%s/%s' is secret", pg,
+				    prop);
+		}
+	}
+	if (!c->privileged)
+		kcfg_strip_secrets(pgs);
+	return KE_OK;
+}
+
+static int
+h_get(kcall *c)
+{
+	char      svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	char      fmri[KCFG_FMRI_MAX];
+	bool      running = kipc_json_bool(c->params, "running") == 1;
+	cJSON    *pgs = NULL, *o;
+	long long gen = 0;
+	int       ke;
+
+	if ((ke = fmri_param(c, svc, inst, false)) != KE_OK)
+		return ke;
+	if (running && inst[0] == '\0')
+		return fail(c, KE_INVALID, "running: snapshots belong to "
+		                           "instances; name one");
+	kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
+	ke = krepo_get(c->repo, svc, inst, running, &pgs, &gen, c->why,
+	    c->whylen);
+	if (ke == KE_OK)
+		ke = get_filter(c, pgs, fmri);
+	if (ke != KE_OK) {
+		cJSON_Delete(pgs);
+		return ke;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fmri", fmri);
+	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	cJSON_AddItemToObject(o, "property_groups", pgs);
+	return reply(c, o);
+}
+
+/* ---- repo.list, repo.running, repo.export ------------------------------------------- */
+
+static int
+h_list(kcall *c)
+{
+	cJSON *insts;
+	int    ke = krepo_list(c->repo, &insts, c->why, c->whylen);
+
+	return ke != KE_OK ? ke : reply_with(c, "instances", insts);
+}
+
+static int
+h_running(kcall *c)
+{
+	cJSON *insts;
+	int    ke = krepo_running(c->repo, &insts, c->why, c->whylen);
+
+	if (ke != KE_OK)
+		return ke;
+	if (!c->privileged)
+		for (cJSON *i = insts->child; i != NULL; i = i->next)
+			kcfg_strip_secrets(cJSON_GetObjectItemCaseSensitive(i,
+			    "property_groups"));
+	return reply_with(c, "instances", insts);
+}
+
+/* Counts the secret properties of pgs, then removes them. */
+static int
+strip_counted(cJSON *pgs)
+{
+	int n = 0;
+
+	for (cJSON *g = pgs != NULL ? pgs->child : NULL; g != NULL; g = g->next)
+		for (cJSON *p = g->child; p != NULL; p = p->next)
+			n += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p,
+			    "secret"));
+	kcfg_strip_secrets(pgs);
+	return n;
+}
+
+static int
+h_export(kcall *c)
+{
+	const char *name = kipc_json_str(c->params, "service");
+	char        svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	cJSON      *svcs, *o;
+	int         ke, omitted = 0;
+
+	if (name != NULL && kcfg_fmri_parse(name, svc, inst) != 0)
+		return fail(c, KE_INVALID, "service: expected a service name");
+	ke = krepo_export(c->repo, name != NULL ? svc : NULL, &svcs, c->why,
+	    c->whylen);
+	if (ke != KE_OK)
+		return ke;
+	for (cJSON *m = svcs->child; m != NULL; m = m->next) {
+		cJSON *is = cJSON_GetObjectItemCaseSensitive(m, "instances");
+
+		omitted += strip_counted(
+		    cJSON_GetObjectItemCaseSensitive(m, "property_groups"));
+		for (cJSON *i = is != NULL ? is->child : NULL; i != NULL;
+		     i = i->next)
+			omitted += strip_counted(
+			    cJSON_GetObjectItemCaseSensitive(i, "property_groups"));
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "services", svcs);
+	cJSON_AddNumberToObject(o, "secrets_omitted", omitted);
+	return reply(c, o);
+}
+
+/* ---- repo.set_enabled, repo.refresh -------------------------------------------------- */
+
+static int
+h_set_enabled(kcall *c)
+{
+	char svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	int  ke = fmri_param(c, svc, inst, true);
+
+	if (ke == KE_OK)
+		ke = krepo_set_enabled(c->repo, svc, inst,
+		    kipc_json_bool(c->params, "enabled") == 1, c->why, c->whylen);
+	return ke != KE_OK ? ke : reply(c, cJSON_CreateObject());
+}
+
+/* "svc:/web" refreshes every instance of web. */
+static int
+h_refresh(kcall *c)
+{
+	char   svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	cJSON *done = NULL;
+	int    ke = fmri_param(c, svc, inst, false);
+
+	if (ke == KE_OK)
+		ke = krepo_refresh(c->repo, svc, inst, &done, c->why, c->whylen);
+	return ke != KE_OK ? ke : reply_with(c, "refreshed", done);
+}
+
+/* ---- state.* ------------------------------------------------------------------------ */
+
+/* The fmri param in canonical form: state is keyed by it. */
+static int
+state_fmri(kcall *c, char *fmri, size_t len)
+{
+	char svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	int  ke = fmri_param(c, svc, inst, true);
+
+	if (ke == KE_OK)
+		kcfg_fmri_format(fmri, len, svc, inst);
+	return ke;
+}
+
+static int
+h_state_put(kcall *c)
+{
+	char        fmri[KCFG_FMRI_MAX];
+	const cJSON *state = kipc_json_obj(c->params, "state");
+	char       *text;
+	size_t      len;
+	int         ke = state_fmri(c, fmri, sizeof(fmri));
+
+	if (ke != KE_OK)
+		return ke;
+	if ((text = cJSON_PrintUnformatted(state)) == NULL)
+		return fail(c, KE_INTERNAL, "out of memory");
+	len = strlen(text);
+	free(text);
+	if (len > MAX_STATE)
+		return fail(c, KE_TOO_LARGE, "state: %zu bytes, at most %d", len,
+		    MAX_STATE);
+	ke = krepo_state_put(c->repo, fmri, state, c->why, c->whylen);
+	return ke != KE_OK ? ke : reply(c, cJSON_CreateObject());
+}
+
+static int
+h_state_get(kcall *c)
+{
+	char   fmri[KCFG_FMRI_MAX];
+	cJSON *state = NULL;
+	int    ke = state_fmri(c, fmri, sizeof(fmri));
+
+	if (ke == KE_OK)
+		ke = krepo_state_get(c->repo, fmri, &state, c->why, c->whylen);
+	return ke != KE_OK ? ke : reply_with(c, "state", state);
+}
+
+static int
+h_state_list(kcall *c)
+{
+	cJSON *states;
+	int    ke = krepo_state_list(c->repo, &states, c->why, c->whylen);
+
+	return ke != KE_OK ? ke : reply_with(c, "states", states);
+}
+
+/* ---- the table -------------------------------------------------------------------------- */
+
+static const handler table[KM__COUNT] = {
+	[KM_SYS_HELLO] = h_hello,
+	[KM_REPO_IMPORT] = h_import,
+	[KM_REPO_VALIDATE] = h_validate,
+	[KM_REPO_GET] = h_get,
+	[KM_REPO_LIST] = h_list,
+	[KM_REPO_RUNNING] = h_running,
+	[KM_REPO_EXPORT] = h_export,
+	[KM_REPO_SET_ENABLED] = h_set_enabled,
+	[KM_REPO_REFRESH] = h_refresh,
+	[KM_STATE_PUT] = h_state_put,
+	[KM_STATE_GET] = h_state_get,
+	[KM_STATE_LIST] = h_state_list,
+};
+
+int
+kcfgd_check_table(char *why, size_t whylen)
+{
+	for (int id = 0; id < KM__COUNT; id++) {
+		const kproto_method *m = kproto_method_by_id(id);
+		bool                 served = (m->daemons & KD_CONFIGD) != 0;
+
+		if (served && table[id] == NULL) {
+			snprintf(why, whylen, "no handler for %s", m->name);
+			return -1;
+		}
+		if (!served && table[id] != NULL) {
+			snprintf(why, whylen, "a handler for %s, which kconfigd "
+			    "does not serve", m->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+kcfgd_dispatch(krepo *repo, kproto_method_id id, const cJSON *params,
+               bool privileged, cJSON **result, char *why, size_t whylen)
+{
+	kcall c = { .repo = repo, .params = params, .privileged = privileged,
+		.why = why, .whylen = whylen };
+	int   ke;
+
+	*result = NULL;
+	if ((int)id < 0 || id >= KM__COUNT || table[id] == NULL) {
+		snprintf(why, whylen, "method not served by kconfigd");
+		return KE_INVALID;
+	}
+	ke = table[id](&c);
+	if (ke == KE_OK)
+		*result = c.result;
+	else
+		cJSON_Delete(c.result);
+	return ke;
+}

@@ -1,0 +1,42 @@
+/*
+ * handlers.h -- kconfigd's dispatch table: one handler per method of
+ * proto/ served by KD_CONFIGD, indexed by kproto_method_id.
+ *
+ * Handlers receive params already checked against the method's schema by
+ * libkipc (types, required and unknown names); they check meanings (FMRIs,
+ * manifests), call the repository once, and shape the reply.  No nng here:
+ * tests call kcfgd_dispatch() directly.
+ */
+#ifndef SYSTEMK_KCONFIGD_HANDLERS_H
+#define SYSTEMK_KCONFIGD_HANDLERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "proto.h"
+#include "repo.h"
+
+/*
+ * Checks the table against proto/: every method whose daemons include
+ * KD_CONFIGD has a handler and no other method has one.  0, or -1 with the
+ * first mismatch named in why; kconfigd refuses to start then.
+ */
+int kcfgd_check_table(char *why, size_t whylen);
+
+/*
+ * Runs method id on repo.  privileged: the peer may see secrets.  Returns
+ * KE_OK with *result (caller frees), or an error code with why.
+ */
+int kcfgd_dispatch(krepo *repo, kproto_method_id id, const cJSON *params,
+                   bool privileged, cJSON **result, char *why, size_t whylen);
+
+/*
+ * Imports every *.json in dir (sorted by name) as at boot: bad files are
+ * logged and skipped, the good ones imported in one transaction (or, if
+ * that fails, one by one).  Returns the number of files imported.
+ */
+int kcfgd_boot_import(krepo *repo, const char *dir);
+
+#endif /* SYSTEMK_KCONFIGD_HANDLERS_H */
