@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-scripts/deps.sh clang groff-base man-db curl   # curl: the tutorial test
+scripts/deps.sh clang python3 groff-base man-db curl   # curl: the tutorial test
 jobs=$(nproc)
 
 run_suite() { # BUILD_DIR CMAKE_ARGS...
