@@ -8,7 +8,7 @@ N=${2:-1000}
 # --- memory and size: each init as PID 1 of a namespace running sleep -------
 mem_of() { # NAME CMD...
     local name=$1; shift
-    unshare --pid --fork --mount-proc --kill-child "$@" &
+    unshare --pid --fork --mount-proc --kill-child "$@" 2>/dev/null &
     local u=$!; PIDS+=("$u")
     local init; init=$(child_of "$u")
     sleep 1.5
@@ -21,7 +21,9 @@ mkdir -p "$SYSTEMK_MANIFEST_DIR"
 read -r _ k_priv k_pss < <(mem_of kinit "$BIN/kinit" -- /bin/sleep 1000)
 read -r _ t_priv t_pss < <(mem_of tini /usr/bin/tini -- /bin/sleep 1000)
 read -r _ d_priv d_pss < <(mem_of dumb-init /usr/bin/dumb-init /bin/sleep 1000)
-k_size=$(stat -c %s "$BIN/kinit"); t_size=$(stat -c %s /usr/bin/tini)
+# Stripped, as a package would ship it (the build carries debug info).
+strip -o "$W/kinit.stripped" "$BIN/kinit"
+k_size=$(stat -c %s "$W/kinit.stripped"); t_size=$(stat -c %s /usr/bin/tini)
 d_size=$(stat -c %s /usr/bin/dumb-init)
 
 # --- SIGTERM to exit with N services ---------------------------------------
@@ -31,13 +33,20 @@ export SYSTEMK_MANIFEST_DIR=$W/m
 t0=$(now_ms)
 unshare --pid --fork --mount-proc --kill-child "$BIN/kinit" 2>"$W/kinit.console" &
 u=$!; PIDS+=("$u")
-until [ "$("$BIN/kctl" list --json 2>/dev/null | jq '[.[] | select(.state == "online")] | length' 2>/dev/null || echo 0)" -ge "$N" ]; do
+online() { "$BIN/kctl" list --json 2>/dev/null | jq '[.[] | select(.state == "online")] | length' 2>/dev/null || true; }
+until [ "$(online)" -ge "$N" ] 2>/dev/null; do
     sleep 0.2
     [ $(( $(now_ms) - t0 )) -lt 300000 ] || { echo "kinit: services not online in 300 s" >&2; exit 1; }
 done
 k_boot=$(( $(now_ms) - t0 ))
 kinit_pid=$(child_of "$u")
 k_tree_pss=$(tree_pss_kb "$kinit_pid")
+k_sys_pss=0
+for p in "$kinit_pid" $(cat /proc/"$kinit_pid"/task/*/children); do
+    case $(cat "/proc/$p/comm") in kinit|kconfigd|kstartd)
+        k_sys_pss=$((k_sys_pss + $(pss_kb "$p"))) ;;
+    esac
+done
 t0=$(now_ms); kill -TERM "$kinit_pid"; wait "$u" || true; k_down=$(( $(now_ms) - t0 ))
 
 # s6-svscan with N supervised sleepers.
@@ -47,7 +56,7 @@ for i in $(seq 1 "$N"); do
     chmod +x "$scan/s$i/run"
 done
 t0=$(now_ms)
-unshare --pid --fork --mount-proc --kill-child s6-svscan "$scan" &
+unshare --pid --fork --mount-proc --kill-child s6-svscan -c $((N * 2)) "$scan" &
 u=$!; PIDS+=("$u"); svscan=$(child_of "$u")
 until [ "$(tree_of "$svscan" | xargs -I{} cat /proc/{}/comm 2>/dev/null | grep -c '^sleep$' || true)" -ge "$N" ]; do
     sleep 0.2
@@ -70,4 +79,6 @@ cat <<TABLE
 | boot until all online (ms) | $k_boot | $s_boot | n/a | | |
 | SIGTERM to exit (ms) | $k_down | $s_down | $floor | $(ratio "$k_down" "$floor") | $(ratio "$s_down" "$floor") |
 | PSS of the whole tree, services included (kB) | $k_tree_pss | | | | |
+| PSS of kinit + kconfigd + kstartd (kB) | $k_sys_pss | | | | |
+| ... per service (kB) | $(awk -v a="$k_sys_pss" -v n="$N" 'BEGIN{printf "%.1f", a/n}') | | | | |
 TABLE
