@@ -90,14 +90,46 @@ kcfg_json_sort(cJSON *obj)
 	free(items);
 }
 
-/* Lays the properties of group over onto group dst. */
+bool
+kcfg_tombstone(const cJSON *prop)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(prop, "deleted"));
+}
+
+static bool
+has_tombstone(const cJSON *pg)
+{
+	for (const cJSON *p = pg != NULL ? pg->child : NULL; p != NULL;
+	     p = p->next)
+		if (kcfg_tombstone(p))
+			return true;
+	return false;
+}
+
+/*
+ * Lays the properties of group over onto group dst: a tombstone removes
+ * dst's property of its name, the group mask KCFG_PG_MASK every property
+ * of dst (before the others of over apply).
+ */
 static int
 merge_pg(cJSON *dst, const cJSON *over)
 {
-	for (const cJSON *p = over->child; p != NULL; p = p->next) {
-		cJSON *dup = cJSON_Duplicate(p, 1);
+	const cJSON *mask = cJSON_GetObjectItemCaseSensitive(over, KCFG_PG_MASK);
 
-		if (dup == NULL)
+	if (mask != NULL && kcfg_tombstone(mask)) {
+		cJSON_Delete(dst->child);
+		dst->child = NULL;
+	}
+	for (const cJSON *p = over->child; p != NULL; p = p->next) {
+		cJSON *dup;
+
+		if (strcmp(p->string, KCFG_PG_MASK) == 0)
+			continue;
+		if (kcfg_tombstone(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(dst, p->string);
+			continue;
+		}
+		if ((dup = cJSON_Duplicate(p, 1)) == NULL)
 			return -1;
 		if (cJSON_GetObjectItemCaseSensitive(dst, p->string) != NULL)
 			cJSON_ReplaceItemInObjectCaseSensitive(dst, p->string, dup);
@@ -111,38 +143,51 @@ cJSON *
 kcfg_compose(const cJSON *base, const cJSON *over)
 {
 	cJSON *out = base != NULL ? cJSON_Duplicate(base, 1) : cJSON_CreateObject();
+	cJSON *g, *next;
 
 	if (out == NULL)
 		return NULL;
-	for (const cJSON *g = over != NULL ? over->child : NULL; g != NULL;
-	     g = g->next) {
-		cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, g->string);
+	for (const cJSON *o = over != NULL ? over->child : NULL; o != NULL;
+	     o = o->next) {
+		cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, o->string);
 
 		if (dst == NULL)
-			dst = cJSON_AddObjectToObject(out, g->string);
-		if (dst == NULL || merge_pg(dst, g) != 0) {
+			dst = cJSON_AddObjectToObject(out, o->string);
+		if (dst == NULL || merge_pg(dst, o) != 0) {
 			cJSON_Delete(out);
 			return NULL;
 		}
 	}
+	/* A group emptied by tombstones is gone from the view. */
+	for (g = out->child; g != NULL; g = next) {
+		next = g->next;
+		if (g->child == NULL && has_tombstone(
+		        cJSON_GetObjectItemCaseSensitive(over, g->string)))
+			cJSON_Delete(cJSON_DetachItemViaPointer(out, g));
+	}
 	kcfg_json_sort(out);
-	for (cJSON *g = out->child; g != NULL; g = g->next)
+	for (g = out->child; g != NULL; g = g->next)
 		kcfg_json_sort(g);
 	return out;
 }
 
+/*
+ * Layer by layer, bottom up, so that a tombstone of the instance's admin
+ * layer also removes a property inherited from the service.
+ */
 cJSON *
 kcfg_view(const cJSON *svc_manifest, const cJSON *svc_admin,
           const cJSON *inst_manifest, const cJSON *inst_admin)
 {
-	cJSON *svc = kcfg_compose(svc_manifest, svc_admin);
-	cJSON *inst = kcfg_compose(inst_manifest, inst_admin);
-	cJSON *view = NULL;
+	const cJSON *layers[3] = { svc_admin, inst_manifest, inst_admin };
+	cJSON       *view = kcfg_compose(svc_manifest, NULL);
 
-	if (svc != NULL && inst != NULL)
-		view = kcfg_compose(svc, inst);
-	cJSON_Delete(svc);
-	cJSON_Delete(inst);
+	for (int i = 0; i < 3 && view != NULL; i++) {
+		cJSON *next = kcfg_compose(view, layers[i]);
+
+		cJSON_Delete(view);
+		view = next;
+	}
 	return view;
 }
 

@@ -16,8 +16,15 @@
  *   state.put         {}
  *   state.get         {"state": {...}}
  *   state.list        {"states": {FMRI: {...}}}
- * Secret properties reach privileged peers only; export never carries them
- * at level 1 (--include-secrets arrives with issue 3).
+ *   repo.commit       {"fmri", "generation", "generations": {PG: G}}
+ *   repo.snapshot_take {"fmri", "snapshot"}
+ *   repo.snapshot_list {"fmri", "snapshots": [NAME...]}
+ *   repo.revert       {"fmri", "generation"}
+ *   repo.backup       {"path", "bytes"}
+ *   repo.check        {"clean", "keys", "problems": [{"key", "problem"}...]}
+ * Secret properties reach privileged peers only; export carries them only
+ * with include_secrets, which an unprivileged peer is denied.  Error
+ * messages name properties, never their values.
  */
 #include "handlers.h"
 
@@ -235,28 +242,47 @@ h_get(kcall *c)
 {
 	char      svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
 	char      fmri[KCFG_FMRI_MAX];
-	bool      running = kipc_json_bool(c->params, "running") == 1;
-	cJSON    *pgs = NULL, *o;
-	long long gen = 0;
-	int       ke;
+	bool        running = kipc_json_bool(c->params, "running") == 1;
+	const char *snap = kipc_json_str(c->params, "snapshot");
+	cJSON      *pgs = NULL, *gens = NULL, *o;
+	long long   gen = 0;
+	int         ke;
 
 	if ((ke = fmri_param(c, svc, inst, false)) != KE_OK)
 		return ke;
-	if (running && inst[0] == '\0')
-		return fail(c, KE_INVALID, "running: snapshots belong to "
-		                           "instances; name one");
+	if (running && snap != NULL)
+		return fail(c, KE_INVALID, "running: not with snapshot");
+	if (running)
+		snap = "running";
+	if (snap != NULL && !kcfg_name_ok(snap))
+		return fail(c, KE_INVALID, "snapshot: expected a snapshot name");
+	if (snap != NULL && inst[0] == '\0')
+		return fail(c, KE_INVALID, "%s: snapshots belong to "
+		    "instances; name one", running ? "running" : "snapshot");
 	kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
-	ke = krepo_get(c->repo, svc, inst, running, &pgs, &gen, c->why,
+	ke = krepo_get_gens(c->repo, svc, inst, snap, &pgs, &gen, &gens, c->why,
 	    c->whylen);
 	if (ke == KE_OK)
 		ke = get_filter(c, pgs, fmri);
 	if (ke != KE_OK) {
 		cJSON_Delete(pgs);
+		cJSON_Delete(gens);
 		return ke;
+	}
+	/* Narrowed to the group asked for, like the groups themselves. */
+	if (kipc_json_str(c->params, "pg") != NULL) {
+		cJSON *g = cJSON_DetachItemFromObjectCaseSensitive(gens,
+		    kipc_json_str(c->params, "pg"));
+
+		cJSON_Delete(gens->child);
+		gens->child = NULL;
+		if (g != NULL)
+			cJSON_AddItemToObject(gens, g->string, g);
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "fmri", fmri);
 	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	cJSON_AddItemToObject(o, "generations", gens);
 	cJSON_AddItemToObject(o, "property_groups", pgs);
 	return reply(c, o);
 }
@@ -306,16 +332,21 @@ h_export(kcall *c)
 {
 	const char *name = kipc_json_str(c->params, "service");
 	char        svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	bool        with_secrets = kipc_json_bool(c->params, "include_secrets") == 1;
 	cJSON      *svcs, *o;
 	int         ke, omitted = 0;
 
+	if (with_secrets && !c->privileged)
+		return fail(c, KE_DENIED, "include_secrets: needs root or the "
+		                          "admin group");
 	if (name != NULL && kcfg_fmri_parse(name, svc, inst) != 0)
 		return fail(c, KE_INVALID, "service: expected a service name");
 	ke = krepo_export(c->repo, name != NULL ? svc : NULL, &svcs, c->why,
 	    c->whylen);
 	if (ke != KE_OK)
 		return ke;
-	for (cJSON *m = svcs->child; m != NULL; m = m->next) {
+	for (cJSON *m = with_secrets ? NULL : svcs->child; m != NULL;
+	     m = m->next) {
 		cJSON *is = cJSON_GetObjectItemCaseSensitive(m, "instances");
 
 		omitted += strip_counted(
@@ -358,6 +389,201 @@ h_refresh(kcall *c)
 	return ke != KE_OK ? ke : reply_with(c, "refreshed", done);
 }
 
+/* ---- repo.commit, snapshots, revert, backup, check ---------------------------------- */
+
+#define MAX_OPS 1024
+
+/* Checks the shape of one op (values are the repository's to judge). */
+static int
+op_check(kcall *c, const cJSON *op, int i)
+{
+	const char  *kind = kipc_json_str(op, "op");
+	const char  *pg = kipc_json_str(op, "pg"), *prop = kipc_json_str(op, "prop");
+	const char  *type = kipc_json_str(op, "type");
+	const cJSON *values = cJSON_GetObjectItemCaseSensitive(op, "values");
+	const cJSON *secret = cJSON_GetObjectItemCaseSensitive(op, "secret");
+	bool         set, delcust;
+
+	if (!cJSON_IsObject(op) || kind == NULL)
+		return fail(c, KE_INVALID, "ops/%d: expected {\"op\": "
+		    "\"set\"|\"delprop\"|\"delcust\", ...}", i);
+	set = strcmp(kind, "set") == 0;
+	delcust = strcmp(kind, "delcust") == 0;
+	if (!set && !delcust && strcmp(kind, "delprop") != 0)
+		return fail(c, KE_INVALID, "ops/%d/op: expected set, delprop or "
+		    "delcust", i);
+	for (const cJSON *k = op->child; k != NULL; k = k->next)
+		if (strcmp(k->string, "op") != 0 && strcmp(k->string, "pg") != 0 &&
+		    strcmp(k->string, "prop") != 0 &&
+		    !(set && (strcmp(k->string, "type") == 0 ||
+		                 strcmp(k->string, "values") == 0 ||
+		                 strcmp(k->string, "secret") == 0)))
+			return fail(c, KE_INVALID, "ops/%d: unknown member '%.64s' "
+			    "for %s", i, k->string, kind);
+	if (cJSON_GetObjectItemCaseSensitive(op, "pg") != NULL &&
+	    (pg == NULL || !kcfg_name_ok(pg)))
+		return fail(c, KE_INVALID, "ops/%d/pg: expected a group name", i);
+	if (cJSON_GetObjectItemCaseSensitive(op, "prop") != NULL &&
+	    (prop == NULL || !kcfg_name_ok(prop)))
+		return fail(c, KE_INVALID, "ops/%d/prop: expected a property "
+		    "name", i);
+	if (pg == NULL && (!delcust || prop != NULL))
+		return fail(c, KE_INVALID, "ops/%d/pg: missing", i);
+	if (set && (prop == NULL || !cJSON_IsArray(values)))
+		return fail(c, KE_INVALID, "ops/%d: set needs prop and values", i);
+	if (set && cJSON_GetArraySize(values) > KCFG_VALUES_MAX)
+		return fail(c, KE_TOO_LARGE, "ops/%d/values: more than %d", i,
+		    KCFG_VALUES_MAX);
+	if (cJSON_GetObjectItemCaseSensitive(op, "type") != NULL &&
+	    (type == NULL || kcfg_type_by_name(type) < 0))
+		return fail(c, KE_INVALID, "ops/%d/type: expected boolean, "
+		    "integer, count, string or fmri", i);
+	if (secret != NULL && !cJSON_IsBool(secret))
+		return fail(c, KE_INVALID, "ops/%d/secret: expected true or "
+		    "false", i);
+	return KE_OK;
+}
+
+static int
+h_commit(kcall *c)
+{
+	char         svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	char         fmri[KCFG_FMRI_MAX];
+	const cJSON *ops = kipc_json_arr(c->params, "ops");
+	const cJSON *gens = kipc_json_obj(c->params, "generations");
+	cJSON       *new_gens = NULL, *o;
+	long long    gen = 0;
+	int          ke = fmri_param(c, svc, inst, false), i = 0;
+
+	if (ke != KE_OK)
+		return ke;
+	if (cJSON_GetArraySize(ops) > MAX_OPS)
+		return fail(c, KE_TOO_LARGE, "ops: more than %d", MAX_OPS);
+	for (const cJSON *op = ops->child; op != NULL; op = op->next, i++)
+		if ((ke = op_check(c, op, i)) != KE_OK)
+			return ke;
+	for (const cJSON *g = gens != NULL ? gens->child : NULL; g != NULL;
+	     g = g->next)
+		if (!kcfg_name_ok(g->string))
+			return fail(c, KE_INVALID, "generations: expected group "
+			                           "names");
+	kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
+	ke = krepo_commit(c->repo, svc, inst, ops, gens, &gen, &new_gens, c->why,
+	    c->whylen);
+	if (ke != KE_OK)
+		return ke;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fmri", fmri);
+	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	cJSON_AddItemToObject(o, "generations", new_gens);
+	return reply(c, o);
+}
+
+static int
+h_snapshot_take(kcall *c)
+{
+	char        svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	char        fmri[KCFG_FMRI_MAX];
+	const char *name = kipc_json_str(c->params, "name");
+	cJSON      *o;
+	int         ke = fmri_param(c, svc, inst, true);
+
+	if (ke != KE_OK)
+		return ke;
+	if (!kcfg_name_ok(name))
+		return fail(c, KE_INVALID, "name: expected a snapshot name of 1 "
+		    "to %d characters [A-Za-z0-9_.-]", KCFG_NAME_MAX);
+	if (krepo_snap_reserved(name))
+		return fail(c, KE_INVALID, "name: '%s' is kept by the repository "
+		    "itself", name);
+	if ((ke = krepo_snapshot_take(c->repo, svc, inst, name, c->why,
+	         c->whylen)) != KE_OK)
+		return ke;
+	kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fmri", fmri);
+	cJSON_AddStringToObject(o, "snapshot", name);
+	return reply(c, o);
+}
+
+static int
+h_snapshot_list(kcall *c)
+{
+	char   svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	char   fmri[KCFG_FMRI_MAX];
+	cJSON *names = NULL, *o;
+	int    ke = fmri_param(c, svc, inst, true);
+
+	if (ke == KE_OK)
+		ke = krepo_snapshot_list(c->repo, svc, inst, &names, c->why,
+		    c->whylen);
+	if (ke != KE_OK)
+		return ke;
+	kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fmri", fmri);
+	cJSON_AddItemToObject(o, "snapshots", names);
+	return reply(c, o);
+}
+
+static int
+h_revert(kcall *c)
+{
+	char        svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+	char        fmri[KCFG_FMRI_MAX];
+	const char *snap = kipc_json_str(c->params, "snapshot");
+	long long   gen = 0;
+	cJSON      *o;
+	int         ke = fmri_param(c, svc, inst, true);
+
+	if (ke != KE_OK)
+		return ke;
+	if (!kcfg_name_ok(snap))
+		return fail(c, KE_INVALID, "snapshot: expected a snapshot name");
+	if ((ke = krepo_revert(c->repo, svc, inst, snap, &gen, c->why,
+	         c->whylen)) != KE_OK)
+		return ke;
+	kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fmri", fmri);
+	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	return reply(c, o);
+}
+
+static int
+h_backup(kcall *c)
+{
+	char      path[1024];
+	long long bytes = 0;
+	cJSON    *o;
+	int       ke = krepo_backup(c->repo, path, sizeof(path), &bytes, c->why,
+	          c->whylen);
+
+	if (ke != KE_OK)
+		return ke;
+	klog_info("backed up the repository to '%s'", path);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", path);
+	cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+	return reply(c, o);
+}
+
+static int
+h_check(kcall *c)
+{
+	cJSON *problems = NULL, *o;
+	long   keys = 0;
+	int    ke = krepo_check(c->repo, &problems, &keys, c->why, c->whylen);
+
+	if (ke != KE_OK)
+		return ke;
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "clean", cJSON_GetArraySize(problems) == 0);
+	cJSON_AddNumberToObject(o, "keys", (double)keys);
+	cJSON_AddItemToObject(o, "problems", problems);
+	return reply(c, o);
+}
+
 /* ---- state.* ------------------------------------------------------------------------ */
 
 /* The fmri param in canonical form: state is keyed by it. */
@@ -394,6 +620,57 @@ h_state_put(kcall *c)
 	return ke != KE_OK ? ke : reply(c, cJSON_CreateObject());
 }
 
+/*
+ * state.put_many: every state of the batch in one write transaction, so
+ * that kstartd's 1000 changes cost one commit, not 1000.  All or nothing:
+ * one bad FMRI or oversized state refuses the batch.
+ */
+static int
+h_state_put_many(kcall *c)
+{
+	const cJSON *states = kipc_json_obj(c->params, "states");
+	const cJSON *it;
+	cJSON       *canon = cJSON_CreateObject(), *res;
+	int          ke, n = 0;
+
+	if (canon == NULL)
+		return fail(c, KE_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(it, states) {
+		char   svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+		char   fmri[KCFG_FMRI_MAX];
+		char  *text;
+		size_t len;
+
+		if (kcfg_fmri_parse(it->string, svc, inst) != 0 || !inst[0] ||
+		    !cJSON_IsObject(it)) {
+			cJSON_Delete(canon);
+			return fail(c, KE_INVALID, "states: '%.200s' is not an "
+			    "instance FMRI with an object", it->string);
+		}
+		kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
+		if ((text = cJSON_PrintUnformatted(it)) == NULL) {
+			cJSON_Delete(canon);
+			return fail(c, KE_INTERNAL, "out of memory");
+		}
+		len = strlen(text);
+		free(text);
+		if (len > MAX_STATE) {
+			cJSON_Delete(canon);
+			return fail(c, KE_TOO_LARGE, "state of '%s': %zu bytes, "
+			    "at most %d", fmri, len, MAX_STATE);
+		}
+		cJSON_AddItemReferenceToObject(canon, fmri, (cJSON *)it);
+		n++;
+	}
+	ke = krepo_state_put_many(c->repo, canon, c->why, c->whylen);
+	cJSON_Delete(canon);
+	if (ke != KE_OK)
+		return ke;
+	res = cJSON_CreateObject();
+	cJSON_AddNumberToObject(res, "count", n);
+	return reply(c, res);
+}
+
 static int
 h_state_get(kcall *c)
 {
@@ -427,9 +704,16 @@ static const handler table[KM__COUNT] = {
 	[KM_REPO_EXPORT] = h_export,
 	[KM_REPO_SET_ENABLED] = h_set_enabled,
 	[KM_REPO_REFRESH] = h_refresh,
+	[KM_REPO_COMMIT] = h_commit,
+	[KM_REPO_SNAPSHOT_TAKE] = h_snapshot_take,
+	[KM_REPO_SNAPSHOT_LIST] = h_snapshot_list,
+	[KM_REPO_REVERT] = h_revert,
+	[KM_REPO_BACKUP] = h_backup,
+	[KM_REPO_CHECK] = h_check,
 	[KM_STATE_PUT] = h_state_put,
 	[KM_STATE_GET] = h_state_get,
 	[KM_STATE_LIST] = h_state_list,
+	[KM_STATE_PUT_MANY] = h_state_put_many,
 };
 
 int

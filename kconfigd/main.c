@@ -21,9 +21,15 @@
  * Error policy: a failure before readiness exits with a KEXIT_* code of
  * proto.h (kinit turns it into a reason and a remedy) after one log line.
  * After readiness nothing a request does ends the daemon: every request gets
- * exactly one reply, an error reply included.  Each request is handled to
- * completion (one LMDB transaction, durable before the reply) before the
- * next is taken, so requests are serialised and no lock is needed.
+ * exactly one reply, an error reply included.
+ *
+ * Group commit.  Each wake-up drains every queued request (up to
+ * BATCH_MAX), opens one parent LMDB write transaction, runs each write in a
+ * nested transaction of it (a failing write aborts only itself), commits
+ * the parent once -- one fsync for the lot -- and only then replies to all
+ * and publishes their events on events.sock.  A reply therefore always
+ * means durable.  Requests are still handled one at a time on one thread,
+ * so no lock is needed.  repo.backup runs between batches, never inside.
  * SIGTERM and SIGINT close the socket and the environments and exit 0;
  * SIGHUP is logged and ignored.
  */
@@ -36,9 +42,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+
 #include "handlers.h"
 #include "kipc.h"
 #include "repo.h"
+
+#define BATCH_MAX 512 /* requests in one group commit */
 
 typedef struct opts {
 	kipc_paths paths;
@@ -132,22 +143,124 @@ notify_ready(int fd)
 	close(fd);
 }
 
-static void
-serve_one(krepo *repo, kipc_req *r)
-{
-	const kproto_method *m = kipc_req_method(r);
-	cJSON               *result = NULL;
-	char                 why[KCFG_ERR_MAX] = "";
-	int                  ke;
+/* One request of a batch and its outcome, replied after the commit. */
+typedef struct pending {
+	kipc_req *r;
+	int       ke;
+	cJSON    *result;
+	bool      retried; /* once after a full map */
+	char      why[KCFG_ERR_MAX];
+} pending;
 
-	ke = kcfgd_dispatch(repo, m->id, kipc_req_params(r),
-	    kipc_req_privileged(r), &result, why, sizeof(why));
-	if (ke == KE_OK)
-		kipc_req_reply(r, result);
-	else {
-		if (ke == KE_INTERNAL)
-			klog_err("unable to serve '%s': %s", m->name, why);
-		kipc_req_fail(r, ke, "%s", why);
+/* Does the method write the persistent store (so waits for the commit)? */
+static bool
+persistent_write(const kproto_method *m)
+{
+	return m->access == KA_WRITE && strncmp(m->name, "repo.", 5) == 0;
+}
+
+static void
+run_one(krepo *repo, pending *p)
+{
+	const kproto_method *m = kipc_req_method(p->r);
+
+	p->why[0] = '\0';
+	cJSON_Delete(p->result);
+	p->result = NULL;
+	p->ke = kcfgd_dispatch(repo, m->id, kipc_req_params(p->r),
+	    kipc_req_privileged(p->r), &p->result, p->why, sizeof(p->why));
+}
+
+/* Replies to n requests whose batch committed with cke (KE_OK) or not. */
+static void
+finish(pending *p, int n, int cke, const char *cwhy)
+{
+	for (int i = 0; i < n; i++) {
+		const kproto_method *m = kipc_req_method(p[i].r);
+
+		if (p[i].ke == KE_OK && cke != KE_OK && persistent_write(m)) {
+			cJSON_Delete(p[i].result);
+			p[i].result = NULL;
+			p[i].ke = cke;
+			snprintf(p[i].why, sizeof(p[i].why), "%s", cwhy);
+		}
+		if (p[i].ke == KE_OK) {
+			kipc_req_reply(p[i].r, p[i].result);
+		} else {
+			if (p[i].ke == KE_INTERNAL)
+				klog_err("unable to serve '%s': %s", m->name, p[i].why);
+			kipc_req_fail(p[i].r, p[i].ke, "%s", p[i].why);
+		}
+		p[i].r = NULL;
+		p[i].result = NULL;
+		p[i].retried = false;
+	}
+}
+
+/* Publishes the committed changes' events; PUB never blocks. */
+static void
+publish(krepo *repo, nng_socket *pub)
+{
+	cJSON *evs = krepo_take_events(repo);
+
+	for (cJSON *e = evs != NULL ? evs->child : NULL;
+	     pub != NULL && e != NULL; e = e->next) {
+		char *text = cJSON_PrintUnformatted(e);
+
+		if (text != NULL)
+			nng_send(*pub, text, strlen(text), NNG_FLAG_NONBLOCK);
+		free(text);
+	}
+	cJSON_Delete(evs);
+}
+
+/*
+ * Runs p[*i...] inside one group commit until the end, an unbatched
+ * request or a full map; replies to them after the commit.
+ */
+static void
+run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
+{
+	char why[KCFG_ERR_MAX] = "";
+	int  start = *i, cke;
+
+	if ((cke = krepo_batch_begin(repo, why, sizeof(why))) != KE_OK) {
+		for (; *i < n; (*i)++)
+			p[*i].ke = cke, snprintf(p[*i].why, sizeof(p[*i].why), "%s", why);
+		finish(&p[start], n - start, KE_OK, "");
+		return;
+	}
+	for (; *i < n && kipc_req_method(p[*i].r)->id != KM_REPO_BACKUP; (*i)++) {
+		run_one(repo, &p[*i]);
+		/* A full map: commit what we have, grow, run it again --
+		 * unless it was alone, then the map cannot take it. */
+		if (krepo_batch_full(repo) && (*i > start || !p[*i].retried)) {
+			p[*i].retried = true;
+			break;
+		}
+	}
+	cke = krepo_batch_end(repo, why, sizeof(why));
+	finish(&p[start], *i - start, cke, why);
+	if (cke == KE_OK)
+		publish(repo, pub);
+}
+
+/* Drains the queue and serves it in group commits. */
+static void
+serve_all(krepo *repo, kipc_server *srv, nng_socket *pub, pending *p)
+{
+	kipc_req *r;
+	int       n = 0, i = 0;
+
+	while (n < BATCH_MAX && (r = kipc_server_next(srv)) != NULL)
+		p[n++].r = r;
+	while (i < n) {
+		if (kipc_req_method(p[i].r)->id == KM_REPO_BACKUP) {
+			run_one(repo, &p[i]);
+			finish(&p[i], 1, KE_OK, "");
+			i++;
+		} else
+			run_batch(repo, pub, p, n, &i);
 	}
 }
 
@@ -168,12 +281,16 @@ read_signals(int sfd)
 }
 
 static void
-loop(krepo *repo, kipc_server *srv, int sfd)
+loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd)
 {
 	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
 		{ .fd = kipc_server_fd(srv), .events = POLLIN } };
-	kipc_req     *r;
+	pending      *p = calloc(BATCH_MAX, sizeof(*p));
 
+	if (p == NULL) {
+		klog_err("unable to serve: out of memory");
+		return;
+	}
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno != EINTR)
@@ -181,10 +298,40 @@ loop(krepo *repo, kipc_server *srv, int sfd)
 			continue;
 		}
 		if ((pfd[0].revents & POLLIN) && read_signals(sfd))
-			return;
-		while ((r = kipc_server_next(srv)) != NULL)
-			serve_one(repo, r);
+			break;
+		serve_all(repo, srv, pub, p);
 	}
+	free(p);
+}
+
+/*
+ * The event publisher on RUN_DIR/events.sock (0666: events carry no
+ * secrets).  Events are hints; without the socket kconfigd still serves.
+ */
+static int
+events_open(const opts *o, nng_socket *pub)
+{
+	char         path[512], url[600];
+	nng_listener l;
+	int          rv;
+
+	if (kipc_path_join(path, sizeof(path), o->paths.run_dir,
+	        KPROTO_SOCK_EVENTS) != 0)
+		return -1;
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((rv = nng_pub0_open(pub)) != 0) {
+		klog_warn("unable to open '%s': %s", path, nng_strerror(rv));
+		return -1;
+	}
+	nng_socket_set_size(*pub, NNG_OPT_RECVMAXSZ, KPROTO_MAX_MSG);
+	if ((rv = nng_listener_create(&l, *pub, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0666)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
+		klog_warn("unable to listen on '%s': %s", path, nng_strerror(rv));
+		nng_close(*pub);
+		return -1;
+	}
+	return 0;
 }
 
 /* Everything up to the loop; returns a KEXIT_* code on failure. */
@@ -218,8 +365,17 @@ start(const opts *o, krepo **repo, kipc_server **srv, int *sfd)
 		klog_err("%s", why);
 		return dexit;
 	}
-	if (o->boot_import)
+	if (o->boot_import) {
+		char      path[1024];
+		long long bytes = 0;
+
+		/* A known-good copy before the import changes anything. */
+		if (krepo_backup(*repo, path, sizeof(path), &bytes, why,
+		        sizeof(why)) != KE_OK)
+			klog_warn("%s", why);
 		kcfgd_boot_import(*repo, o->paths.manifest_dir);
+		cJSON_Delete(krepo_take_events(*repo));
+	}
 	if (kipc_path_join(sock, sizeof(sock), o->paths.run_dir,
 	        KPROTO_SOCK_CONFIGD) != 0) {
 		klog_err("unable to listen on '%s/%s': path too long",
@@ -241,6 +397,8 @@ main(int argc, char **argv)
 	opts         o;
 	krepo       *repo = NULL;
 	kipc_server *srv = NULL;
+	nng_socket   pub;
+	bool         have_pub = false;
 	int          sfd = -1, rc;
 
 	kipc_log_init("kconfigd");
@@ -249,11 +407,14 @@ main(int argc, char **argv)
 		return KEXIT_USAGE;
 	}
 	if ((rc = start(&o, &repo, &srv, &sfd)) == KEXIT_OK) {
+		have_pub = events_open(&o, &pub) == 0;
 		notify_ready(o.ready_fd);
 		klog_info("ready on '%s/%s'", o.paths.run_dir, KPROTO_SOCK_CONFIGD);
-		loop(repo, srv, sfd);
+		loop(repo, srv, have_pub ? &pub : NULL, sfd);
 		klog_info("stopping");
 	}
+	if (have_pub)
+		nng_close(pub);
 	if (srv != NULL)
 		kipc_server_close(srv);
 	krepo_close(repo);

@@ -148,6 +148,15 @@ cJSON *kcfg_compose(const cJSON *base, const cJSON *over);
 /* The editing view of an instance (see above); any argument may be NULL. */
 cJSON *kcfg_view(const cJSON *svc_manifest, const cJSON *svc_admin,
                  const cJSON *inst_manifest, const cJSON *inst_admin);
+/*
+ * Tombstones, in admin layers only: a property {"deleted": true} removes
+ * the property of its name from the layers below; a property named
+ * KCFG_PG_MASK (never a valid name) that is a tombstone removes the whole
+ * group below, before the group's other admin properties apply.  Views,
+ * snapshots and exports never hold tombstones: composition resolves them.
+ */
+#define KCFG_PG_MASK "*"
+bool kcfg_tombstone(const cJSON *prop);
 /* Sorts an object's members by key, so that every output is stable. */
 void kcfg_json_sort(cJSON *obj);
 /* Removes every property marked secret (and groups left empty by it). */

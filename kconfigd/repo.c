@@ -10,12 +10,16 @@
  */
 #include "repo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -30,12 +34,17 @@ typedef struct kvenv {
 	MDB_env    *env;
 	MDB_dbi     dbi;
 	size_t      mapsize;
-	const char *name; /* for messages */
+	const char *name;   /* for messages */
+	MDB_txn    *batch;  /* the open group commit, or NULL */
+	bool        full;   /* the last write of the batch met MDB_MAP_FULL */
+	bool        grow;   /* grow the map before the next batch */
+	cJSON      *events; /* committed (to the batch) and not yet taken */
 } kvenv;
 
 struct krepo {
 	kvenv p; /* persistent */
 	kvenv v; /* volatile */
+	char  state_dir[256];
 };
 
 /* ---- the key/value layer ------------------------------------------------------ */
@@ -47,6 +56,7 @@ typedef struct tx {
 	int      mrc;
 	char    *why;
 	size_t   whylen;
+	cJSON   *events; /* published only if the transaction commits */
 } tx;
 
 static int
@@ -215,6 +225,57 @@ key_snap(char *k, const char *svc, const char *inst, const char *snap)
 	snprintf(k, KEY_MAX, "svc/%s/i/%s/snap/%s", svc, inst, snap);
 }
 
+/*
+ * Records an event for after the commit: {"event", "fmri", "generation"}.
+ * One per (event, fmri) and transaction: a later one replaces an earlier.
+ * Events carry names and counters only, never a value (no secret leaks).
+ */
+static int
+event(tx *t, const char *name, const char *svc, const char *inst,
+      long long gen)
+{
+	char   f[KCFG_FMRI_MAX];
+	cJSON *e;
+
+	if (t->events == NULL && (t->events = cJSON_CreateArray()) == NULL)
+		return oom(t);
+	kcfg_fmri_format(f, sizeof(f), svc, inst);
+	for (cJSON *o = t->events->child; o != NULL; o = o->next)
+		if (strcmp(kipc_json_str(o, "event"), name) == 0 &&
+		    strcmp(kipc_json_str(o, "fmri"), f) == 0) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, "generation");
+			cJSON_AddNumberToObject(o, "generation", (double)gen);
+			return KE_OK;
+		}
+	if ((e = cJSON_CreateObject()) == NULL)
+		return oom(t);
+	cJSON_AddStringToObject(e, "event", name);
+	cJSON_AddStringToObject(e, "fmri", f);
+	cJSON_AddNumberToObject(e, "generation", (double)gen);
+	cJSON_AddItemToArray(t->events, e);
+	return KE_OK;
+}
+
+/* Hands a committed transaction's events to the environment's list. */
+static void
+events_keep(kvenv *e, tx *t)
+{
+	cJSON *o;
+
+	if (t->events == NULL)
+		return;
+	if (e->events == NULL) {
+		e->events = t->events;
+		t->events = NULL;
+		return;
+	}
+	while ((o = t->events->child) != NULL)
+		cJSON_AddItemToArray(e->events,
+		    cJSON_DetachItemViaPointer(t->events, o));
+	cJSON_Delete(t->events);
+	t->events = NULL;
+}
+
 static int
 gen_get(tx *t, const char *svc, long long *gen)
 {
@@ -251,6 +312,8 @@ gen_bump(tx *t, const char *svc)
 	key_svc(k, svc);
 	ke = kv_put(t, k, meta);
 	cJSON_Delete(meta);
+	if (ke == KE_OK)
+		ke = event(t, "repo.changed", svc, "", gen + 1);
 	return ke;
 }
 
@@ -297,21 +360,117 @@ layer_get(tx *t, const char *svc, const char *inst, const char *layer,
 	return ke;
 }
 
-/* Replaces a whole layer at one level with pgs. */
+/* "svc/NAME/gens" or "svc/NAME/i/INST/gens": {PG: G} of one level. */
+static void
+key_gens(char *k, const char *svc, const char *inst)
+{
+	if (inst[0] == '\0')
+		snprintf(k, KEY_MAX, "svc/%s/gens", svc);
+	else
+		snprintf(k, KEY_MAX, "svc/%s/i/%s/gens", svc, inst);
+}
+
+/* The group generations of one level ({} when none moved yet). */
+static int
+gens_get(tx *t, const char *svc, const char *inst, cJSON **gens)
+{
+	char k[KEY_MAX];
+	int  ke;
+
+	key_gens(k, svc, inst);
+	if ((ke = kv_get(t, k, gens)) == KE_NOT_FOUND) {
+		ke = (*gens = cJSON_CreateObject()) != NULL ? KE_OK : oom(t);
+	}
+	return ke;
+}
+
+static long long
+gen_of(const cJSON *gens, const char *pg)
+{
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(gens, pg);
+
+	return cJSON_IsNumber(g) ? (long long)g->valuedouble : 0;
+}
+
+/*
+ * The generations a reader of a level sees: for an instance, each group's
+ * instance-level and service-level counts summed, so that a change at
+ * either level (both reach the instance's view) moves it.
+ */
+static int
+gens_view(tx *t, const char *svc, const char *inst, cJSON **gens)
+{
+	cJSON *sg = NULL;
+	int    ke = gens_get(t, svc, inst, gens);
+
+	if (ke != KE_OK || inst[0] == '\0')
+		return ke;
+	if ((ke = gens_get(t, svc, "", &sg)) != KE_OK) {
+		cJSON_Delete(*gens);
+		*gens = NULL;
+		return ke;
+	}
+	for (cJSON *g = sg->child; g != NULL; g = g->next) {
+		long long sum = gen_of(*gens, g->string) + gen_of(sg, g->string);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(*gens, g->string);
+		cJSON_AddNumberToObject(*gens, g->string, (double)sum);
+	}
+	kcfg_json_sort(*gens);
+	cJSON_Delete(sg);
+	return KE_OK;
+}
+
+/* Counts one change of group pg in gens (not stored). */
+static void
+gen_count(cJSON *gens, const char *pg)
+{
+	long long g = gen_of(gens, pg);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(gens, pg);
+	cJSON_AddNumberToObject(gens, pg, (double)(g + 1));
+}
+
+/*
+ * Replaces a whole layer at one level with pgs, and counts a change in the
+ * generation of every group whose layer content moved.
+ */
 static int
 layer_put(tx *t, const char *svc, const char *inst, const char *layer,
           const cJSON *pgs)
 {
 	char   prefix[KEY_MAX], k[KEY_MAX];
-	int    ke;
+	cJSON *old = NULL, *gens = NULL;
+	bool   moved = false;
+	int    ke = layer_get(t, svc, inst, layer, &old);
 
+	if (ke == KE_OK)
+		ke = gens_get(t, svc, inst, &gens);
+	for (const cJSON *g = pgs->child; ke == KE_OK && g != NULL; g = g->next)
+		if (!cJSON_Compare(g, cJSON_GetObjectItemCaseSensitive(old,
+		        g->string), true)) {
+			gen_count(gens, g->string);
+			moved = true;
+		}
+	for (const cJSON *g = old != NULL ? old->child : NULL;
+	     ke == KE_OK && g != NULL; g = g->next)
+		if (cJSON_GetObjectItemCaseSensitive(pgs, g->string) == NULL) {
+			gen_count(gens, g->string);
+			moved = true;
+		}
 	key_layer(prefix, svc, inst, layer);
-	if ((ke = kv_del_prefix(t, prefix)) != KE_OK)
-		return ke;
+	if (ke == KE_OK && moved) {
+		key_gens(k, svc, inst);
+		ke = kv_put(t, k, gens);
+	}
+	if (ke == KE_OK)
+		ke = kv_del_prefix(t, prefix);
 	for (const cJSON *g = pgs->child; g != NULL && ke == KE_OK; g = g->next) {
 		snprintf(k, sizeof(k), "%s%s", prefix, g->string);
 		ke = kv_put(t, k, g);
 	}
+	cJSON_Delete(old);
+	cJSON_Delete(gens);
 	return ke;
 }
 
@@ -498,6 +657,12 @@ refresh_one(tx *t, const char *svc, const char *inst, bool only_changed,
 			ke = snap_put(t, svc, inst, "previous", running);
 		if (ke == KE_OK)
 			ke = snap_put(t, svc, inst, "running", view);
+		if (ke == KE_OK) {
+			long long gen = 0;
+
+			if ((ke = gen_get(t, svc, &gen)) == KE_OK)
+				ke = event(t, "repo.refreshed", svc, inst, gen);
+		}
 		*did = ke == KE_OK;
 	}
 	cJSON_Delete(view);
@@ -562,8 +727,9 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 {
 	for (int tries = 0;; tries++) {
 		tx  t = { .dbi = e->dbi, .why = why, .whylen = whylen };
-		int rc = mdb_txn_begin(e->env, NULL, 0, &t.txn), ke;
+		int rc = mdb_txn_begin(e->env, e->batch, 0, &t.txn), ke;
 
+		e->full = false;
 		if (rc != 0)
 			return mfail(&t, rc, "begin a transaction on", e->name);
 		ke = fn(&t, arg);
@@ -572,6 +738,16 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 				ke = mfail(&t, rc, "commit", e->name);
 		} else
 			mdb_txn_abort(t.txn);
+		if (ke == KE_OK && commit)
+			events_keep(e, &t);
+		cJSON_Delete(t.events);
+		if (t.mrc == MDB_MAP_FULL && e->batch != NULL) {
+			/* Inside a group commit the map cannot grow: the
+			 * caller commits what it has, grows, runs this again. */
+			e->full = e->grow = true;
+			snprintf(why, whylen, "the repository's map is full");
+			return KE_BUSY;
+		}
 		if (t.mrc == MDB_MAP_FULL && tries < GROW_TRIES && grow(e) == 0)
 			continue;
 		return ke;
@@ -601,7 +777,9 @@ typedef struct req {
 	bool                flag; /* running / enabled */
 	const char         *snap; /* do_get: a snapshot's name, or NULL */
 	const cJSON        *in;
+	const cJSON        *in2;
 	cJSON              *out;
+	cJSON              *gens;
 	long long           gen;
 } req;
 
@@ -611,6 +789,8 @@ req_reset(req *q)
 {
 	cJSON_Delete(q->out);
 	q->out = NULL;
+	cJSON_Delete(q->gens);
+	q->gens = NULL;
 }
 
 /* Writes one service's manifest layer and creates its new instances. */
@@ -730,10 +910,12 @@ do_get(tx *t, void *arg)
 	req_reset(q);
 	if ((ke = gen_get(t, q->svc, &q->gen)) != KE_OK)
 		return ke;
+	if (q->inst[0] != '\0' && (ke = inst_check(t, q->svc, q->inst)) != KE_OK)
+		return ke;
+	if ((ke = gens_view(t, q->svc, q->inst, &q->gens)) != KE_OK)
+		return ke;
 	if (q->inst[0] == '\0')
 		return level_get(t, q->svc, "", &q->out);
-	if ((ke = inst_check(t, q->svc, q->inst)) != KE_OK)
-		return ke;
 	if (q->snap == NULL)
 		return view_get(t, q->svc, q->inst, false, &q->out);
 	if ((ke = snap_get(t, q->svc, q->inst, q->snap, &q->out)) ==
@@ -747,13 +929,32 @@ int
 krepo_get(krepo *r, const char *svc, const char *inst, bool running,
           cJSON **pgs, long long *generation, char *why, size_t whylen)
 {
-	req q = { .svc = svc, .inst = inst, .snap = running ? "running" : NULL };
-	int ke = run_read(&r->p, do_get, &q, why, whylen);
+	return krepo_get_gens(r, svc, inst, running ? "running" : NULL, pgs,
+	    generation, NULL, why, whylen);
+}
 
+int
+krepo_get_gens(krepo *r, const char *svc, const char *inst, const char *snap,
+               cJSON **pgs, long long *generation, cJSON **gens, char *why,
+               size_t whylen)
+{
+	req q = { .svc = svc, .inst = inst, .snap = snap };
+	int ke;
+
+	if (snap != NULL && inst[0] == '\0') {
+		snprintf(why, whylen, "snapshots belong to instances");
+		*pgs = NULL;
+		return KE_INVALID;
+	}
+	ke = run_read(&r->p, do_get, &q, why, whylen);
 	if (ke != KE_OK)
 		req_reset(&q);
 	*pgs = q.out;
 	*generation = q.gen;
+	if (gens != NULL)
+		*gens = q.gens;
+	else
+		cJSON_Delete(q.gens);
 	return ke;
 }
 
@@ -772,6 +973,7 @@ krepo_snapshot(krepo *r, const char *svc, const char *inst, const char *snap,
 	ke = run_read(&r->p, do_get, &q, why, whylen);
 	if (ke != KE_OK)
 		req_reset(&q);
+	cJSON_Delete(q.gens);
 	*pgs = q.out;
 	return ke;
 }
@@ -1060,6 +1262,459 @@ krepo_refresh(krepo *r, const char *svc, const char *inst, cJSON **refreshed,
 	return ke;
 }
 
+/* ---- transactions of admin edits: repo.commit ----------------------------------------- */
+
+/* The layers below the admin layer of a level, composed (for revert). */
+static int
+lower_get(tx *t, const char *svc, const char *inst, cJSON **lower)
+{
+	cJSON *sm = NULL, *sa = NULL, *im = NULL;
+	int    ke = layer_get(t, svc, "", "manifest", &sm);
+
+	if (ke == KE_OK && inst[0] != '\0') {
+		ke = layer_get(t, svc, "", "admin", &sa);
+		if (ke == KE_OK)
+			ke = layer_get(t, svc, inst, "manifest", &im);
+	}
+	if (ke == KE_OK && (*lower = kcfg_view(sm, sa, im, NULL)) == NULL)
+		ke = oom(t);
+	cJSON_Delete(sm);
+	cJSON_Delete(sa);
+	cJSON_Delete(im);
+	return ke;
+}
+
+/* The view of a level with admin as its admin layer. */
+static cJSON *
+view_with(const cJSON *lower, const cJSON *admin)
+{
+	return kcfg_compose(lower, admin);
+}
+
+static cJSON *
+tombstone(void)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	if (p != NULL)
+		cJSON_AddTrueToObject(p, "deleted");
+	return p;
+}
+
+/* admin[pg][prop] := p (taken), creating the group. */
+static int
+admin_put(tx *t, cJSON *admin, const char *pg, const char *prop, cJSON *p)
+{
+	cJSON *g = cJSON_GetObjectItemCaseSensitive(admin, pg);
+
+	if (p == NULL || (g == NULL &&
+	                     (g = cJSON_AddObjectToObject(admin, pg)) == NULL)) {
+		cJSON_Delete(p);
+		return oom(t);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(g, prop);
+	cJSON_AddItemToObject(g, prop, p);
+	kcfg_json_sort(g);
+	return KE_OK;
+}
+
+/*
+ * A set op as a canonical property: the type given or the existing one's,
+ * booleans also as "true"/"false", checked like an import of it (framework
+ * properties strictly).  Messages name the property, never a value.
+ */
+static int
+op_set_prop(tx *t, const char *fmri, const cJSON *op, const cJSON *view,
+            cJSON **out)
+{
+	const char  *pg = kipc_json_str(op, "pg"), *prop = kipc_json_str(op, "prop");
+	const char  *type = kipc_json_str(op, "type");
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(view, pg), prop);
+	int          secret = kipc_json_bool(op, "secret");
+	cJSON       *wrap, *p, *vals;
+
+	*out = NULL;
+	if (type == NULL && (type = kipc_json_str(cur, "type")) == NULL) {
+		snprintf(t->why, t->whylen, "'%s/%s' does not exist in '%s': give "
+		    "its type", pg, prop, fmri);
+		return KE_INVALID;
+	}
+	if (secret < 0)
+		secret = kipc_json_bool(cur, "secret") == 1;
+	if ((wrap = cJSON_CreateObject()) == NULL)
+		return oom(t);
+	p = cJSON_AddObjectToObject(cJSON_AddObjectToObject(wrap, pg), prop);
+	vals = cJSON_Duplicate(kipc_json_arr(op, "values"), 1);
+	if (p == NULL || vals == NULL) {
+		cJSON_Delete(wrap);
+		cJSON_Delete(vals);
+		return oom(t);
+	}
+	if (strcmp(type, "boolean") == 0)
+		for (cJSON *v = vals->child, *next; v != NULL; v = next) {
+			next = v->next; /* v is freed when replaced */
+			if (cJSON_IsString(v) && (strcmp(v->valuestring, "true") == 0 ||
+			                             strcmp(v->valuestring, "false") == 0))
+				cJSON_ReplaceItemViaPointer(vals, v,
+				    cJSON_CreateBool(v->valuestring[0] == 't'));
+		}
+	cJSON_AddStringToObject(p, "type", type);
+	cJSON_AddItemToObject(p, "values", vals);
+	if (secret)
+		cJSON_AddTrueToObject(p, "secret");
+	if (kcfg_pgs_check(wrap, fmri, "", t->why, t->whylen) != 0) {
+		cJSON_Delete(wrap);
+		return KE_INVALID;
+	}
+	*out = cJSON_DetachItemFromObjectCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(wrap, pg), prop);
+	cJSON_Delete(wrap);
+	return *out != NULL ? KE_OK : oom(t);
+}
+
+/* Applies one op to admin (the level's admin layer); view is admin's view. */
+static int
+op_apply(tx *t, const char *fmri, const cJSON *op, cJSON *admin,
+         const cJSON *view)
+{
+	const char *kind = kipc_json_str(op, "op");
+	const char *pg = kipc_json_str(op, "pg"), *prop = kipc_json_str(op, "prop");
+	cJSON      *g = cJSON_GetObjectItemCaseSensitive(admin, pg), *p;
+	const cJSON *vg = cJSON_GetObjectItemCaseSensitive(view, pg);
+	int          ke;
+
+	if (strcmp(kind, "set") == 0) {
+		if ((ke = op_set_prop(t, fmri, op, view, &p)) != KE_OK)
+			return ke;
+		return admin_put(t, admin, pg, prop, p);
+	}
+	if (strcmp(kind, "delprop") == 0) {
+		if (vg == NULL || (prop != NULL &&
+		                      cJSON_GetObjectItemCaseSensitive(vg, prop) ==
+		                          NULL)) {
+			snprintf(t->why, t->whylen, "no property%s '%s%s%s' in '%s'",
+			    prop != NULL ? "" : " group", pg, prop != NULL ? "/" : "",
+			    prop != NULL ? prop : "", fmri);
+			return KE_NOT_FOUND;
+		}
+		if (prop != NULL)
+			return admin_put(t, admin, pg, prop, tombstone());
+		cJSON_DeleteItemFromObjectCaseSensitive(admin, pg);
+		return admin_put(t, admin, pg, KCFG_PG_MASK, tombstone());
+	}
+	/* delcust: drop admin entries; nothing to drop is no error. */
+	if (pg == NULL) {
+		cJSON_Delete(admin->child);
+		admin->child = NULL;
+	} else if (prop == NULL || g == NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(admin, pg);
+	else {
+		cJSON_DeleteItemFromObjectCaseSensitive(g, prop);
+		if (g->child == NULL)
+			cJSON_DeleteItemFromObjectCaseSensitive(admin, pg);
+	}
+	return KE_OK;
+}
+
+/* Refuses the commit if any generation the writer read has moved. */
+static int
+gens_match(tx *t, const char *fmri, const cJSON *want, const cJSON *have)
+{
+	for (const cJSON *w = want != NULL ? want->child : NULL; w != NULL;
+	     w = w->next) {
+		int64_t   g;
+		long long h = gen_of(have, w->string);
+
+		if (kipc_json_int64(w, &g) != 0) {
+			snprintf(t->why, t->whylen, "generations/%s: expected an "
+			    "integer", w->string);
+			return KE_INVALID;
+		}
+		if ((long long)g != h) {
+			snprintf(t->why, t->whylen, "property group '%s' of '%s' "
+			    "moved from generation %lld to %lld", w->string, fmri,
+			    (long long)g, h);
+			return KE_CONFLICT;
+		}
+	}
+	return KE_OK;
+}
+
+static bool
+touches_deps(const cJSON *ops)
+{
+	for (const cJSON *op = ops->child; op != NULL; op = op->next) {
+		const char *pg = kipc_json_str(op, "pg");
+
+		if (pg == NULL || strncmp(pg, "dep_", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+do_commit(tx *t, void *arg)
+{
+	req      *q = arg;
+	char      fmri[KCFG_FMRI_MAX];
+	cJSON    *lower = NULL, *admin = NULL, *view = NULL, *views = NULL;
+	long long gen;
+	int       ke;
+
+	req_reset(q);
+	kcfg_fmri_format(fmri, sizeof(fmri), q->svc, q->inst);
+	if ((ke = gen_get(t, q->svc, &gen)) != KE_OK)
+		return ke;
+	if (q->inst[0] != '\0' && (ke = inst_check(t, q->svc, q->inst)) != KE_OK)
+		return ke;
+	if ((ke = gens_view(t, q->svc, q->inst, &q->gens)) == KE_OK)
+		ke = gens_match(t, fmri, q->in2, q->gens);
+	if (ke == KE_OK)
+		ke = lower_get(t, q->svc, q->inst, &lower);
+	if (ke == KE_OK)
+		ke = layer_get(t, q->svc, q->inst, "admin", &admin);
+	for (const cJSON *op = q->in->child; ke == KE_OK && op != NULL;
+	     op = op->next) {
+		cJSON_Delete(view);
+		if ((view = view_with(lower, admin)) == NULL)
+			ke = oom(t);
+		else
+			ke = op_apply(t, fmri, op, admin, view);
+	}
+	if (ke == KE_OK)
+		ke = layer_put(t, q->svc, q->inst, "admin", admin);
+	if (ke == KE_OK)
+		ke = gen_bump(t, q->svc);
+	if (ke == KE_OK && touches_deps(q->in) && (ke = all_views(t, &views)) ==
+	                                            KE_OK &&
+	    kcfg_check_cycles(views, t->why, t->whylen) != 0)
+		ke = KE_INVALID;
+	cJSON_Delete(q->gens);
+	q->gens = NULL;
+	if (ke == KE_OK && (ke = gens_view(t, q->svc, q->inst, &q->gens)) ==
+	                       KE_OK)
+		ke = gen_get(t, q->svc, &q->gen);
+	cJSON_Delete(lower);
+	cJSON_Delete(admin);
+	cJSON_Delete(view);
+	cJSON_Delete(views);
+	return ke;
+}
+
+int
+krepo_commit(krepo *r, const char *svc, const char *inst, const cJSON *ops,
+             const cJSON *gens, long long *generation, cJSON **new_gens,
+             char *why, size_t whylen)
+{
+	req q = { .svc = svc, .inst = inst, .in = ops, .in2 = gens };
+	int ke = run_write(&r->p, do_commit, &q, true, why, whylen);
+
+	if (ke != KE_OK)
+		req_reset(&q);
+	*generation = q.gen;
+	*new_gens = q.gens;
+	q.gens = NULL;
+	return ke;
+}
+
+/* ---- snapshots and revert --------------------------------------------------------------- */
+
+bool
+krepo_snap_reserved(const char *name)
+{
+	static const char *const fixed[] = { "initial", "last-import", "running",
+		"previous", NULL };
+
+	for (int i = 0; fixed[i] != NULL; i++)
+		if (strcmp(name, fixed[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+do_snapshot_take(tx *t, void *arg)
+{
+	req   *q = arg;
+	cJSON *pgs = NULL;
+	int    ke = inst_check(t, q->svc, q->inst);
+
+	/* "start" records what kstartd started: the running snapshot. */
+	if (ke == KE_OK && strcmp(q->snap, "start") == 0) {
+		if ((ke = snap_get(t, q->svc, q->inst, "running", &pgs)) ==
+		    KE_NOT_FOUND)
+			snprintf(t->why, t->whylen, "'svc:/%s:%s' has no running "
+			    "snapshot yet", q->svc, q->inst);
+	} else if (ke == KE_OK)
+		ke = view_get(t, q->svc, q->inst, false, &pgs);
+	if (ke == KE_OK)
+		ke = snap_put(t, q->svc, q->inst, q->snap, pgs);
+	cJSON_Delete(pgs);
+	return ke;
+}
+
+int
+krepo_snapshot_take(krepo *r, const char *svc, const char *inst,
+                    const char *name, char *why, size_t whylen)
+{
+	req q = { .svc = svc, .inst = inst, .snap = name };
+
+	return run_write(&r->p, do_snapshot_take, &q, true, why, whylen);
+}
+
+static int
+collect_name(tx *t, const char *rest, const MDB_val *v, void *arg)
+{
+	cJSON *n = cJSON_CreateString(rest);
+
+	if (n == NULL)
+		return oom(t);
+	cJSON_AddItemToArray(arg, n);
+	return KE_OK;
+}
+
+static int
+do_snapshot_list(tx *t, void *arg)
+{
+	req *q = arg;
+	char k[KEY_MAX];
+	int  ke = inst_check(t, q->svc, q->inst);
+
+	req_reset(q);
+	if (ke != KE_OK)
+		return ke;
+	if ((q->out = cJSON_CreateArray()) == NULL)
+		return oom(t);
+	key_snap(k, q->svc, q->inst, "");
+	return kv_scan(t, k, collect_name, q->out);
+}
+
+int
+krepo_snapshot_list(krepo *r, const char *svc, const char *inst,
+                    cJSON **names, char *why, size_t whylen)
+{
+	req q = { .svc = svc, .inst = inst };
+
+	return run_out(r, do_snapshot_list, &q, names, why, whylen);
+}
+
+/*
+ * editing := SNAP: the instance's admin layer masks every group below and
+ * holds the snapshot's properties, so that the view equals the snapshot
+ * exactly.  `delcust` undoes it.
+ */
+static int
+do_revert(tx *t, void *arg)
+{
+	req   *q = arg;
+	cJSON *snap = NULL, *lower = NULL, *admin = NULL;
+	int    ke = inst_check(t, q->svc, q->inst);
+
+	if (ke == KE_OK &&
+	    (ke = snap_get(t, q->svc, q->inst, q->snap, &snap)) == KE_NOT_FOUND)
+		snprintf(t->why, t->whylen, "no snapshot '%s' of 'svc:/%s:%s'",
+		    q->snap, q->svc, q->inst);
+	if (ke == KE_OK)
+		ke = lower_get(t, q->svc, q->inst, &lower);
+	if (ke == KE_OK && (admin = cJSON_Duplicate(snap, 1)) == NULL)
+		ke = oom(t);
+	for (cJSON *g = lower != NULL ? lower->child : NULL;
+	     ke == KE_OK && g != NULL; g = g->next)
+		ke = admin_put(t, admin, g->string, KCFG_PG_MASK, tombstone());
+	if (ke == KE_OK)
+		ke = layer_put(t, q->svc, q->inst, "admin", admin);
+	if (ke == KE_OK)
+		ke = gen_bump(t, q->svc);
+	if (ke == KE_OK)
+		ke = gen_get(t, q->svc, &q->gen);
+	cJSON_Delete(snap);
+	cJSON_Delete(lower);
+	cJSON_Delete(admin);
+	return ke;
+}
+
+int
+krepo_revert(krepo *r, const char *svc, const char *inst, const char *snap,
+             long long *generation, char *why, size_t whylen)
+{
+	req q = { .svc = svc, .inst = inst, .snap = snap };
+	int ke = run_write(&r->p, do_revert, &q, true, why, whylen);
+
+	*generation = q.gen;
+	return ke;
+}
+
+/* ---- group commit ------------------------------------------------------------------------ */
+
+/*
+ * Grows the map ahead when more than half of it is in use, so that a batch
+ * rarely meets MDB_MAP_FULL (only possible with no transaction open).
+ */
+static void
+grow_ahead(kvenv *e)
+{
+	MDB_envinfo info;
+	MDB_stat    st;
+
+	if (mdb_env_info(e->env, &info) != 0 || mdb_env_stat(e->env, &st) != 0)
+		return;
+	if ((size_t)(info.me_last_pgno + 1) * st.ms_psize > e->mapsize / 2 ||
+	    e->grow)
+		grow(e);
+	e->full = e->grow = false;
+}
+
+int
+krepo_batch_begin(krepo *r, char *why, size_t whylen)
+{
+	int rc;
+
+	grow_ahead(&r->p);
+	if ((rc = mdb_txn_begin(r->p.env, NULL, 0, &r->p.batch)) != 0) {
+		r->p.batch = NULL;
+		snprintf(why, whylen, "unable to begin a transaction on '%s': %s",
+		    r->p.name, mdb_strerror(rc));
+		return KE_INTERNAL;
+	}
+	return KE_OK;
+}
+
+bool
+krepo_batch_full(krepo *r)
+{
+	return r->p.full;
+}
+
+int
+krepo_batch_end(krepo *r, char *why, size_t whylen)
+{
+	int rc;
+
+	if (r->p.batch == NULL)
+		return KE_OK;
+	rc = mdb_txn_commit(r->p.batch);
+	r->p.batch = NULL;
+	if (rc != 0) {
+		snprintf(why, whylen, "unable to commit '%s': %s", r->p.name,
+		    mdb_strerror(rc));
+		cJSON_Delete(r->p.events);
+		r->p.events = NULL;
+		if (rc == MDB_MAP_FULL)
+			r->p.grow = true;
+		return KE_INTERNAL;
+	}
+	return KE_OK;
+}
+
+cJSON *
+krepo_take_events(krepo *r)
+{
+	cJSON *e = r->p.events;
+
+	r->p.events = NULL;
+	return e;
+}
+
 /* ---- the volatile namespace ----------------------------------------------------------- */
 
 static int
@@ -1070,6 +1725,24 @@ do_state_put(tx *t, void *arg)
 
 	snprintf(k, sizeof(k), "state/%s", q->svc);
 	return kv_put(t, k, q->in);
+}
+
+/* q->in: an object FMRI (canonical) -> state; one transaction for all. */
+static int
+do_state_put_many(tx *t, void *arg)
+{
+	req         *q = arg;
+	const cJSON *it;
+	int          ke = KE_OK;
+
+	cJSON_ArrayForEach(it, q->in) {
+		char k[KEY_MAX];
+
+		snprintf(k, sizeof(k), "state/%s", it->string);
+		if ((ke = kv_put(t, k, it)) != KE_OK)
+			break;
+	}
+	return ke;
 }
 
 static int
@@ -1118,6 +1791,14 @@ krepo_state_put(krepo *r, const char *fmri, const cJSON *state, char *why,
 }
 
 int
+krepo_state_put_many(krepo *r, const cJSON *states, char *why, size_t whylen)
+{
+	req q = { .in = states };
+
+	return run_write(&r->v, do_state_put_many, &q, true, why, whylen);
+}
+
+int
 krepo_state_get(krepo *r, const char *fmri, cJSON **state, char *why,
                 size_t whylen)
 {
@@ -1140,6 +1821,224 @@ krepo_state_list(krepo *r, cJSON **states, char *why, size_t whylen)
 		req_reset(&q);
 	*states = q.out;
 	return ke;
+}
+
+/* ---- known-good copies: backup, check, restore ---------------------------------------------- */
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The backup file names in dir, sorted oldest first; *n of them. */
+static char **
+backups_list(const char *dir, int *n)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	char         **names = NULL, **grown;
+	int            cap = 0;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (strncmp(e->d_name, "repo-", 5) != 0 || len < 9 ||
+		    strcmp(e->d_name + len - 4, ".mdb") != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap != 0 ? cap * 2 : 16;
+			if ((grown = realloc(names, (size_t)cap * sizeof(*names))) ==
+			    NULL)
+				break;
+			names = grown;
+		}
+		if ((names[*n] = strdup(e->d_name)) != NULL)
+			(*n)++;
+	}
+	closedir(d);
+	if (names != NULL)
+		qsort(names, (size_t)*n, sizeof(*names), cmp_name);
+	return names;
+}
+
+static void
+names_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+krepo_backup(krepo *r, char *path, size_t pathlen, long long *bytes,
+             char *why, size_t whylen)
+{
+	char           dir[512], tmp[600], name[64], stamp[32];
+	struct timeval tv;
+	struct tm      tm;
+	struct stat    st;
+	char         **names;
+	int            fd, rc, n;
+
+	snprintf(dir, sizeof(dir), "%s/backups", r->state_dir);
+	if (kipc_mkdirs(dir, 0700) != 0) {
+		snprintf(why, whylen, "unable to create '%s': %s", dir,
+		    strerror(errno));
+		return KE_INTERNAL;
+	}
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(name, sizeof(name), "repo-%s.%06ldZ.mdb", stamp,
+	    (long)tv.tv_usec);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, name);
+	snprintf(path, pathlen, "%s/%s", dir, name);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		snprintf(why, whylen, "unable to create '%s': %s", tmp,
+		    strerror(errno));
+		return KE_INTERNAL;
+	}
+	rc = mdb_env_copyfd2(r->p.env, fd, MDB_CP_COMPACT);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = errno;
+	if (rc == 0 && fstat(fd, &st) == 0)
+		*bytes = (long long)st.st_size;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = errno;
+	if (rc != 0) {
+		snprintf(why, whylen, "unable to write '%s': %s", path,
+		    mdb_strerror(rc));
+		unlink(tmp);
+		return KE_INTERNAL;
+	}
+	fsync_dir(dir);
+	/* Keep the newest KREPO_BACKUPS_KEEP. */
+	if ((names = backups_list(dir, &n)) != NULL) {
+		for (int i = 0; i < n - KREPO_BACKUPS_KEEP; i++) {
+			snprintf(tmp, sizeof(tmp), "%s/%s", dir, names[i]);
+			unlink(tmp);
+		}
+		names_free(names, n);
+	}
+	return KE_OK;
+}
+
+typedef struct check_ctx {
+	cJSON *problems;
+	long   keys;
+	bool   version;
+} check_ctx;
+
+static void
+problem(check_ctx *c, const char *key, size_t klen, const char *what)
+{
+	cJSON *p;
+
+	if (cJSON_GetArraySize(c->problems) >= 100)
+		return;
+	if ((p = cJSON_CreateObject()) == NULL)
+		return;
+	/* Keys hold names only; a value (maybe secret) is never quoted. */
+	{
+		char k[KEY_MAX];
+
+		snprintf(k, sizeof(k), "%.*s", (int)(klen < KEY_MAX - 1 ? klen
+		                                                       : KEY_MAX - 1),
+		    key);
+		for (char *s = k; *s != '\0'; s++)
+			if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
+				*s = '?';
+		cJSON_AddStringToObject(p, "key", k);
+	}
+	cJSON_AddStringToObject(p, "problem", what);
+	cJSON_AddItemToArray(c->problems, p);
+}
+
+/* One key: a known shape, a JSON object value. */
+static void
+check_one(check_ctx *c, const MDB_val *k, const MDB_val *v)
+{
+	const char *key = k->mv_data;
+	cJSON      *j;
+
+	c->keys++;
+	if (k->mv_size >= 7 && memcmp(key, "meta/", 5) == 0) {
+		if (k->mv_size == 12 && memcmp(key, "meta/version", 12) == 0)
+			c->version = true;
+	} else if (k->mv_size < 5 || (memcmp(key, "svc/", 4) != 0 &&
+	                                 memcmp(key, "state", 5) != 0)) {
+		problem(c, key, k->mv_size, "unknown key");
+		return;
+	}
+	j = cJSON_ParseWithLength(v->mv_data, v->mv_size);
+	if (j == NULL || !cJSON_IsObject(j))
+		problem(c, key, k->mv_size, "value is not a JSON object");
+	cJSON_Delete(j);
+}
+
+static int
+do_check(tx *t, void *arg)
+{
+	check_ctx  *c = arg;
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	int         rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->dbi, &cur)) != 0)
+		return mfail(t, rc, "scan", "repository");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		check_one(c, &k, &v);
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return mfail(t, rc, "scan", "repository");
+	if (!c->version)
+		problem(c, "meta/version", 12, "missing");
+	return KE_OK;
+}
+
+/* Walks every key of the persistent store; *problems is [] when clean. */
+static int
+check_env(kvenv *e, cJSON **problems, long *keys, char *why, size_t whylen)
+{
+	check_ctx c = { .problems = cJSON_CreateArray() };
+	int       ke;
+
+	if (c.problems == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return KE_INTERNAL;
+	}
+	ke = run_read(e, do_check, &c, why, whylen);
+	if (ke != KE_OK) {
+		cJSON_Delete(c.problems);
+		return ke;
+	}
+	*problems = c.problems;
+	*keys = c.keys;
+	return KE_OK;
+}
+
+int
+krepo_check(krepo *r, cJSON **problems, long *keys, char *why, size_t whylen)
+{
+	return check_env(&r->p, problems, keys, why, whylen);
 }
 
 /* ---- opening and closing ------------------------------------------------------------ */
@@ -1234,6 +2133,124 @@ do_format(tx *t, void *arg)
 	return ke;
 }
 
+/*
+ * Opens, stamps and checks the persistent store in pdir.  0, or -1 with
+ * *dexit and why (the environment closed again).
+ */
+static int
+open_persistent(krepo *r, const char *pdir, int *dexit, char *why,
+                size_t whylen)
+{
+	cJSON *problems = NULL;
+	long   keys = 0;
+	int    rc;
+
+	if ((rc = env_open(&r->p, pdir, 0, why, whylen)) != 0) {
+		*dexit = open_exit(rc, KEXIT_STATEDIR);
+		return -1;
+	}
+	*dexit = KEXIT_REPO;
+	if (run_write(&r->p, do_format, NULL, true, why, whylen) != KE_OK ||
+	    check_env(&r->p, &problems, &keys, why, whylen) != KE_OK)
+		goto fail;
+	if (cJSON_GetArraySize(problems) > 0) {
+		snprintf(why, whylen, "%d problem(s) in '%s', the first '%s': %s",
+		    cJSON_GetArraySize(problems), pdir,
+		    kipc_json_str(problems->child, "key"),
+		    kipc_json_str(problems->child, "problem"));
+		goto fail;
+	}
+	cJSON_Delete(problems);
+	cJSON_Delete(r->p.events); /* the format stamp's, if any */
+	r->p.events = NULL;
+	return 0;
+fail:
+	cJSON_Delete(problems);
+	mdb_env_close(r->p.env);
+	r->p.env = NULL;
+	return -1;
+}
+
+/* Copies file src to dst (created 0600) and syncs it. */
+static int
+copy_file(const char *src, const char *dst)
+{
+	char    buf[65536];
+	ssize_t n = 0;
+	int     in = open(src, O_RDONLY | O_CLOEXEC), out, rc = 0;
+
+	if (in < 0)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (n < 0 || fsync(out) != 0)
+		rc = -1;
+	close(in);
+	close(out);
+	return rc;
+}
+
+/*
+ * The repository in pdir is unusable (broken says why): moves it aside to
+ * pdir.broken-TIME and opens the newest backup that opens and checks
+ * clean, loudly.  If none does, the broken one is put back and -1 returned.
+ */
+static int
+restore_backup(krepo *r, const char *pdir, const char *broken)
+{
+	char   dir[512], aside[600], src[1024], dst[600], why[KCFG_ERR_MAX];
+	char **names;
+	int    n, dexit, done = -1;
+
+	snprintf(dir, sizeof(dir), "%s/backups", r->state_dir);
+	if ((names = backups_list(dir, &n)) == NULL || n == 0) {
+		names_free(names, n);
+		return -1;
+	}
+	snprintf(aside, sizeof(aside), "%s.broken-%ld", pdir, (long)time(NULL));
+	if (rename(pdir, aside) != 0) {
+		klog_err("unable to move '%s' aside: %s", pdir, strerror(errno));
+		names_free(names, n);
+		return -1;
+	}
+	for (int i = n - 1; i >= 0 && done != 0; i--) {
+		snprintf(src, sizeof(src), "%s/%s", dir, names[i]);
+		snprintf(dst, sizeof(dst), "%s/data.mdb", pdir);
+		if (kipc_mkdirs(pdir, 0700) != 0 || copy_file(src, dst) != 0) {
+			klog_err("unable to copy backup '%s': %s", src,
+			    strerror(errno));
+			continue;
+		}
+		if ((done = open_persistent(r, pdir, &dexit, why, sizeof(why))) ==
+		    0) {
+			klog_err("repository unusable (%s); restored backup '%s'; the "
+			         "unusable one is kept in '%s'", broken, src, aside);
+			break;
+		}
+		klog_err("unable to use backup '%s': %s", src, why);
+		unlink(dst);
+		snprintf(dst, sizeof(dst), "%s/lock.mdb", pdir);
+		unlink(dst);
+	}
+	if (done != 0) {
+		snprintf(dst, sizeof(dst), "%s/lock.mdb", pdir);
+		unlink(dst);
+		rmdir(pdir);
+		if (rename(aside, pdir) != 0)
+			klog_err("unable to move '%s' back: %s", aside,
+			    strerror(errno));
+	}
+	fsync_dir(r->state_dir);
+	names_free(names, n);
+	return done;
+}
+
 int
 krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
            int *dexit, char *why, size_t whylen)
@@ -1250,6 +2267,7 @@ krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
 	}
 	r->p.name = "repository";
 	r->v.name = "volatile store";
+	snprintf(r->state_dir, sizeof(r->state_dir), "%s", state_dir);
 	if (kipc_path_join(pdir, sizeof(pdir), state_dir, "repo") != 0 ||
 	    kipc_path_join(vdir, sizeof(vdir), run_dir, "volatile") != 0) {
 		snprintf(why, whylen, "unable to open the repository: path too "
@@ -1257,14 +2275,9 @@ krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
 		*dexit = KEXIT_STATEDIR;
 		goto fail;
 	}
-	if ((rc = env_open(&r->p, pdir, 0, why, whylen)) != 0) {
-		*dexit = open_exit(rc, KEXIT_STATEDIR);
+	if (open_persistent(r, pdir, dexit, why, whylen) != 0 &&
+	    (*dexit != KEXIT_REPO || restore_backup(r, pdir, why) != 0))
 		goto fail;
-	}
-	if (run_write(&r->p, do_format, NULL, true, why, whylen) != KE_OK) {
-		*dexit = KEXIT_REPO;
-		goto fail;
-	}
 	if ((rc = env_open(&r->v, vdir, MDB_NOSYNC, why, whylen)) != 0) {
 		*dexit = KEXIT_RUNDIR;
 		goto fail;
@@ -1281,6 +2294,10 @@ krepo_close(krepo *r)
 {
 	if (r == NULL)
 		return;
+	if (r->p.batch != NULL)
+		mdb_txn_abort(r->p.batch);
+	cJSON_Delete(r->p.events);
+	cJSON_Delete(r->v.events);
 	if (r->p.env != NULL)
 		mdb_env_close(r->p.env);
 	if (r->v.env != NULL)

@@ -18,6 +18,14 @@
  *   svc/NAME/i/INST/pg/LAYER/PG          instance-level group
  *   svc/NAME/i/INST/snap/SNAP            {"property_groups": {...}}
  *                                        SNAP initial|last-import|running|previous
+ *                                        |start|NAME
+ *   svc/NAME/gens, svc/NAME/i/INST/gens  {PG: G}: per-group generations of a
+ *                                        level, counting changes of any layer
+ *                                        (an instance reader sees the sum of
+ *                                        both levels')
+ *
+ * Admin layers may hold tombstones (manifest.h: KCFG_PG_MASK); every view
+ * resolves them.  Backups: STATE_DIR/backups/repo-TIME.mdb (compacted).
  * Volatile:
  *   state/svc:/NAME:INST                 the restarter's object for the instance
  *
@@ -41,12 +49,15 @@
 
 #include "manifest.h"
 
-#define KREPO_FORMAT 1 /* meta/version this code reads and writes */
+#define KREPO_FORMAT       1 /* meta/version this code reads and writes */
+#define KREPO_BACKUPS_KEEP 5 /* newest backups kept in STATE_DIR/backups */
 
 typedef struct krepo krepo;
 
 /*
- * Opens (creating as needed) STATE_DIR/repo/ and RUN_DIR/volatile/.  Fails
+ * Opens (creating as needed) STATE_DIR/repo/ and RUN_DIR/volatile/, and
+ * checks the repository (krepo_check).  An unusable one is moved aside and
+ * the newest good backup restored, with an error line in the log.  Fails
  * with KE_UNAVAILABLE and *dexit set to KEXIT_STATEDIR, KEXIT_RUNDIR or
  * KEXIT_REPO (proto.h) for the caller to exit with.
  */
@@ -75,6 +86,14 @@ int krepo_import(krepo *r, const kcfg_service *svcs, int n, bool dry_run,
 int krepo_get(krepo *r, const char *svc, const char *inst, bool running,
               cJSON **pgs, long long *generation, char *why, size_t whylen);
 
+/*
+ * krepo_get with a snapshot by name (NULL: the editing view) and the group
+ * generations of the level ({PG: G}; gens may be NULL).
+ */
+int krepo_get_gens(krepo *r, const char *svc, const char *inst,
+                   const char *snap, cJSON **pgs, long long *generation,
+                   cJSON **gens, char *why, size_t whylen);
+
 /* The groups of snapshot snap (initial, last-import, running, previous). */
 int krepo_snapshot(krepo *r, const char *svc, const char *inst,
                    const char *snap, cJSON **pgs, char *why, size_t whylen);
@@ -100,11 +119,74 @@ int krepo_set_enabled(krepo *r, const char *svc, const char *inst,
 int krepo_refresh(krepo *r, const char *svc, const char *inst,
                   cJSON **refreshed, char *why, size_t whylen);
 
+/*
+ * One transaction of admin-layer edits at one level (inst "" for the
+ * service level), all or nothing.  ops: [{"op": "set"|"delprop"|"delcust",
+ * "pg", "prop", "type", "values", "secret"}...], shapes checked by the
+ * caller.  set: type omitted takes the existing property's (KE_INVALID when
+ * there is none); values checked like an import's.  delprop: a tombstone
+ * for the property or the whole group (KE_NOT_FOUND if the view lacks it).
+ * delcust: drops admin entries of the level, a group or a property.
+ * gens {PG: G} (may be NULL): KE_CONFLICT if any group's generation moved.
+ * Refused with KE_INVALID if it would make a dependency cycle.
+ * *generation: the service's after; *new_gens the level's {PG: G}.
+ */
+int krepo_commit(krepo *r, const char *svc, const char *inst, const cJSON *ops,
+                 const cJSON *gens, long long *generation, cJSON **new_gens,
+                 char *why, size_t whylen);
+
+/* initial, last-import, running, previous: not takeable by name. */
+bool krepo_snap_reserved(const char *name);
+/*
+ * Records snapshot name of an instance: the editing view, or for "start"
+ * the running snapshot (what kstartd started).
+ */
+int krepo_snapshot_take(krepo *r, const char *svc, const char *inst,
+                        const char *name, char *why, size_t whylen);
+/* [NAME...] of an instance's snapshots. */
+int krepo_snapshot_list(krepo *r, const char *svc, const char *inst,
+                        cJSON **names, char *why, size_t whylen);
+/* editing := snapshot snap, in the instance's admin layer; no refresh. */
+int krepo_revert(krepo *r, const char *svc, const char *inst,
+                 const char *snap, long long *generation, char *why,
+                 size_t whylen);
+
+/*
+ * Group commit.  Between begin and end every write runs in a nested
+ * transaction of one parent: a failing write aborts only itself, and end
+ * commits the parent with one fsync.  Replies must wait for end; when end
+ * fails, no write of the batch happened.  A write that meets a full map
+ * fails with KE_BUSY and krepo_batch_full() turns true: end the batch and
+ * run it again in the next (begin grows the map first).
+ */
+int    krepo_batch_begin(krepo *r, char *why, size_t whylen);
+int    krepo_batch_end(krepo *r, char *why, size_t whylen);
+bool   krepo_batch_full(krepo *r);
+/* The events of committed writes since the last call, [...] or NULL. */
+cJSON *krepo_take_events(krepo *r);
+
+/*
+ * A compacted copy of the persistent store into STATE_DIR/backups/
+ * (repo-TIME.mdb, synced, renamed into place), keeping the newest
+ * KREPO_BACKUPS_KEEP.  Not inside a batch.
+ */
+int krepo_backup(krepo *r, char *path, size_t pathlen, long long *bytes,
+                 char *why, size_t whylen);
+/*
+ * Walks every key: known shape, JSON object value, meta/version present.
+ * *problems: [{"key", "problem"}...], empty when clean.
+ */
+int krepo_check(krepo *r, cJSON **problems, long *keys, char *why,
+                size_t whylen);
+
 /* The volatile namespace, by canonical instance FMRI. */
 int krepo_state_put(krepo *r, const char *fmri, const cJSON *state,
                     char *why, size_t whylen);
 int krepo_state_get(krepo *r, const char *fmri, cJSON **state, char *why,
                     size_t whylen);
 int krepo_state_list(krepo *r, cJSON **states, char *why, size_t whylen);
+/* Every member of states (canonical FMRI -> state) in one transaction. */
+int krepo_state_put_many(krepo *r, const cJSON *states, char *why,
+                         size_t whylen);
 
 #endif /* SYSTEMK_KCONFIGD_REPO_H */

@@ -9,3 +9,6 @@ systemk_test(test_kconfigd_repo
 systemk_test(test_kconfigd_handlers
              SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kconfigd_handlers.c
              LIBS kconfigd_core)
+systemk_test(test_kconfigd_txn
+             SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kconfigd_txn.c
+             LIBS kconfigd_core)

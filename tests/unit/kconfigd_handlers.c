@@ -146,7 +146,8 @@ START_TEST(get_forms_and_filters)
 		r = call(KM_REPO_GET, p, false, KE_OK);
 		s = cJSON_PrintUnformatted(r);
 		ck_assert_str_eq(s, "{\"fmri\":\"svc:/web:default\",\"generation\":"
-		                    "1,\"property_groups\":{\"general\":{"
+		                    "1,\"generations\":{\"general\":2},"
+		                    "\"property_groups\":{\"general\":{"
 		                    "\"description\":{\"type\":\"string\","
 		                    "\"values\":[\"w\"]}}}}");
 		free(s);

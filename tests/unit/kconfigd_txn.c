@@ -1,0 +1,266 @@
+/*
+ * kconfigd_txn.c -- admin-layer transactions (repo.commit), tombstones,
+ * revert, and group commit, over a repository in a temp dir opened inside
+ * each forked test.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kipc.h"
+#include "manifest.h"
+#include "repo.h"
+
+static char tmp[128], state_dir[256], run_dir[256];
+static char why[KCFG_ERR_MAX];
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static void
+setup(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/kconfigd-txn.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(state_dir, sizeof(state_dir), "%s/state", tmp);
+	snprintf(run_dir, sizeof(run_dir), "%s/run", tmp);
+}
+
+static void
+teardown(void)
+{
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char web[] =
+    "{\"service\": \"web\", \"start\": {\"exec\": [\"/bin/true\"]},"
+    " \"properties\": {\"app\": {\"port\": {\"type\": \"integer\", "
+    "\"value\": 80}, \"name\": {\"type\": \"string\", \"value\": \"w\"}}}}";
+
+static krepo *
+open_web(void)
+{
+	krepo       *r;
+	kcfg_service s;
+	cJSON       *m = cJSON_Parse(web), *res = NULL;
+	int          dexit;
+
+	ck_assert_msg(krepo_open(&r, state_dir, run_dir, &dexit, why,
+	                  sizeof(why)) == KE_OK, "open: %s", why);
+	ck_assert_int_eq(kcfg_manifest_convert(m, "w.json", &s, why, sizeof(why)),
+	    0);
+	ck_assert_int_eq(krepo_import(r, &s, 1, false, &res, why, sizeof(why)),
+	    KE_OK);
+	kcfg_service_free(&s);
+	cJSON_Delete(m);
+	cJSON_Delete(res);
+	cJSON_Delete(krepo_take_events(r));
+	return r;
+}
+
+/* Commits ops (JSON text) to svc:/web:default; returns the error code. */
+static int
+commit(krepo *r, const char *ops, const char *gens)
+{
+	cJSON    *o = cJSON_Parse(ops), *g = gens ? cJSON_Parse(gens) : NULL;
+	cJSON    *ng = NULL;
+	long long gen;
+	int       ke;
+
+	ck_assert_ptr_nonnull(o);
+	ke = krepo_commit(r, "web", "default", o, g, &gen, &ng, why, sizeof(why));
+	cJSON_Delete(o);
+	cJSON_Delete(g);
+	cJSON_Delete(ng);
+	return ke;
+}
+
+/* The view's app/PROP first value as text ("" when absent). */
+static const char *
+app(krepo *r, const char *prop, const char *snap)
+{
+	static char buf[128];
+	cJSON      *pgs = NULL, *v;
+	long long   gen;
+
+	buf[0] = '\0';
+	ck_assert_int_eq(krepo_get_gens(r, "web", "default", snap, &pgs, &gen,
+	                     NULL, why, sizeof(why)), KE_OK);
+	v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pgs,
+	        "app"), prop), "values"), 0);
+	if (cJSON_IsString(v))
+		snprintf(buf, sizeof(buf), "%s", v->valuestring);
+	else if (v != NULL)
+		snprintf(buf, sizeof(buf), "%.0f", v->valuedouble);
+	cJSON_Delete(pgs);
+	return buf;
+}
+
+#define SET(p, t, v)                                                             \
+	"{\"op\": \"set\", \"pg\": \"app\", \"prop\": \"" p "\", " t             \
+	"\"values\": [" v "]}"
+
+START_TEST(set_typed_and_atomic)
+{
+	krepo *r = open_web();
+
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "\"81\"") "]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "81");
+	/* The second op is bad: the first must not happen. */
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "82") ", " SET("port", "",
+	                     "\"x\"") "]", NULL), KE_INVALID);
+	ck_assert_str_eq(app(r, "port", NULL), "81");
+	ck_assert_int_eq(commit(r, "[" SET("new", "", "1") "]", NULL), KE_INVALID);
+	ck_assert_ptr_nonnull(strstr(why, "give its type"));
+	/* Not running until refresh. */
+	ck_assert_str_eq(app(r, "port", "running"), "80");
+	krepo_close(r);
+}
+END_TEST
+
+START_TEST(generations_conflict)
+{
+	krepo *r = open_web();
+	cJSON *pgs = NULL, *gens = NULL;
+	long long gen;
+	char   g[64];
+
+	ck_assert_int_eq(krepo_get_gens(r, "web", "default", NULL, &pgs, &gen,
+	                     &gens, why, sizeof(why)), KE_OK);
+	/* app comes from the service level: it has a generation too. */
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(gens, "app"));
+	snprintf(g, sizeof(g), "{\"app\": %.0f}",
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(gens, "app")));
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "1") "]", g), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "2") "]", g), KE_CONFLICT);
+	ck_assert_str_eq(app(r, "port", NULL), "1");
+	cJSON_Delete(pgs);
+	cJSON_Delete(gens);
+	krepo_close(r);
+}
+END_TEST
+
+START_TEST(delprop_delcust_revert)
+{
+	krepo    *r = open_web();
+	long long gen;
+
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delprop\", \"pg\": \"app\", "
+	                           "\"prop\": \"name\"}]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "name", NULL), "");
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delprop\", \"pg\": \"app\", "
+	                           "\"prop\": \"name\"}]", NULL), KE_NOT_FOUND);
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delcust\"}]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "name", NULL), "w");
+	ck_assert_int_eq(krepo_snapshot_take(r, "web", "default", "s", why,
+	                     sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "5") ", "
+	                        SET("extra", "\"type\": \"string\", ", "\"e\"") "]",
+	                     NULL), KE_OK);
+	ck_assert_int_eq(krepo_revert(r, "web", "default", "s", &gen, why,
+	                     sizeof(why)), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_str_eq(app(r, "extra", NULL), "");
+	krepo_close(r);
+}
+END_TEST
+
+START_TEST(group_commit)
+{
+	krepo *r = open_web();
+	cJSON *ev;
+
+	ck_assert_int_eq(krepo_batch_begin(r, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "1") "]", NULL), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "\"bad\"") "]", NULL),
+	    KE_INVALID);
+	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"n\"") "]", NULL), KE_OK);
+	/* Nothing is visible (or durable) before the batch commits. */
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "1");
+	ck_assert_str_eq(app(r, "name", NULL), "n");
+	ev = krepo_take_events(r);
+	ck_assert_int_eq(cJSON_GetArraySize(ev), 2);
+	ck_assert_str_eq(kipc_json_str(ev->child, "event"), "repo.changed");
+	ck_assert_str_eq(kipc_json_str(ev->child, "fmri"), "svc:/web");
+	cJSON_Delete(ev);
+	krepo_close(r);
+}
+END_TEST
+
+START_TEST(tombstones_compose)
+{
+	cJSON *sm = cJSON_Parse("{\"a\": {\"x\": {\"type\": \"string\", "
+	                        "\"values\": [\"1\"]}}, \"b\": {\"y\": {\"type\": "
+	                        "\"string\", \"values\": [\"2\"]}}}");
+	cJSON *ia = cJSON_Parse("{\"a\": {\"x\": {\"deleted\": true}}, \"b\": "
+	                        "{\"*\": {\"deleted\": true}, \"z\": {\"type\": "
+	                        "\"string\", \"values\": [\"3\"]}}}");
+	cJSON *v = kcfg_view(sm, NULL, NULL, ia);
+	char  *s = cJSON_PrintUnformatted(v);
+
+	ck_assert_str_eq(s, "{\"b\":{\"z\":{\"type\":\"string\",\"values\":"
+	                    "[\"3\"]}}}");
+	free(s);
+	cJSON_Delete(v);
+	cJSON_Delete(sm);
+	cJSON_Delete(ia);
+}
+END_TEST
+
+START_TEST(backup_and_check)
+{
+	krepo    *r = open_web();
+	cJSON    *problems = NULL;
+	char      path[1024];
+	long long bytes = 0;
+	long      keys = 0;
+
+	ck_assert_int_eq(krepo_backup(r, path, sizeof(path), &bytes, why,
+	                     sizeof(why)), KE_OK);
+	ck_assert_int_gt(bytes, 0);
+	ck_assert_int_eq(access(path, R_OK), 0);
+	ck_assert_int_eq(krepo_check(r, &problems, &keys, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(problems), 0);
+	ck_assert_int_gt(keys, 5);
+	cJSON_Delete(problems);
+	krepo_close(r);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("kconfigd_txn");
+	TCase *tc = tcase_create("txn");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, set_typed_and_atomic);
+	tcase_add_test(tc, generations_conflict);
+	tcase_add_test(tc, delprop_delcust_revert);
+	tcase_add_test(tc, group_commit);
+	tcase_add_test(tc, tombstones_compose);
+	tcase_add_test(tc, backup_and_check);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int      failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
