@@ -1,0 +1,1 @@
+systemk_itest(it_completion completion.sh)
