@@ -172,6 +172,8 @@ kctl_cmd_export(kctl_ctx *ctx)
 		}
 		cJSON_AddStringToObject(params, "service", svc);
 	}
+	if (kctl_flag(ctx, "--include-secrets") != NULL)
+		cJSON_AddBoolToObject(params, "include_secrets", true);
 	if ((rv = kctl_rpc(ctx, 0, KM_REPO_EXPORT, params,
 	    ctx->args.nops == 1 ? svc : "repository", &res)) != KCTL_EXIT_OK)
 		return rv;

@@ -174,6 +174,8 @@ static int
 set_enabled(kctl_ctx *ctx, kproto_method_id m, const char *key)
 {
 	bool   temp = kctl_flag(ctx, "-t") != NULL;
+	bool   rec = m == KM_SVC_ENABLE && kctl_flag(ctx, "-r") != NULL;
+	bool   sync = kctl_flag(ctx, "-s") != NULL;
 	cJSON *done = cJSON_CreateArray();
 	int    first = KCTL_EXIT_OK;
 
@@ -187,14 +189,30 @@ set_enabled(kctl_ctx *ctx, kproto_method_id m, const char *key)
 			cJSON_AddStringToObject(params, "fmri", fmri);
 			if (temp)
 				cJSON_AddBoolToObject(params, "temporary", true);
+			if (rec)
+				cJSON_AddBoolToObject(params, "recursive", true);
 			rv = kctl_rpc(ctx, 0, m, params, fmri, &res);
-			cJSON_Delete(res);
 		}
+		if (rv == KCTL_EXIT_OK && rec) {
+			/* -r: the dependencies it enabled too, then itself. */
+			const cJSON *e;
+
+			cJSON_ArrayForEach(e, kipc_json_arr(res, key))
+				if (cJSON_IsString(e) &&
+				    strcmp(e->valuestring, fmri) != 0)
+					cJSON_AddItemToArray(done,
+					    cJSON_CreateString(e->valuestring));
+		}
+		cJSON_Delete(res);
 		if (rv == KCTL_EXIT_OK)
 			cJSON_AddItemToArray(done, cJSON_CreateString(fmri));
 		else if (first == KCTL_EXIT_OK)
 			first = rv;
 	}
+	/* -s: the end state, decided by kstartd (exit 8, 9 when unreachable). */
+	if (first == KCTL_EXIT_OK && sync)
+		first = kctl_wait_operands(ctx,
+		    m == KM_SVC_ENABLE ? "online" : "disabled");
 	if (first == KCTL_EXIT_OK && ctx->opts.json) {
 		cJSON *o = cJSON_CreateObject();
 

@@ -231,6 +231,17 @@ int kctl_manifest_load(const char *path, cJSON *manifests, cJSON *files,
 kctl_handler kctl_cmd_import, kctl_cmd_validate, kctl_cmd_export, kctl_cmd_get;
 kctl_handler kctl_cmd_list, kctl_cmd_status, kctl_cmd_enable, kctl_cmd_disable;
 kctl_handler kctl_cmd_startd, kctl_cmd_shutdown, kctl_cmd_hello;
+/* cmd_config.c */
+kctl_handler kctl_cmd_set, kctl_cmd_delprop, kctl_cmd_delcust;
+kctl_handler kctl_cmd_snapshot, kctl_cmd_revert, kctl_cmd_repo;
+/* cmd_restarter.c */
+kctl_handler kctl_cmd_restart, kctl_cmd_refresh, kctl_cmd_clear, kctl_cmd_mark;
+kctl_handler kctl_cmd_deps, kctl_cmd_dependents, kctl_cmd_explain;
+kctl_handler kctl_cmd_log, kctl_cmd_watch, kctl_cmd_wait;
+/* cmd_graph.c, cmd_unit.c */
+kctl_handler kctl_cmd_graph, kctl_cmd_import_unit;
+/* Waits until every operand settles in state; the worst exit code. */
+int kctl_wait_operands(kctl_ctx *ctx, const char *state);
 
 /* ---- the real transport (transport.c, kctl program only) ----------------- */
 

@@ -25,7 +25,7 @@
 #define KINIT_CONN_IDLE_MS   5000  /* a silent connection is closed */
 #define KINIT_BACKOFF_BASE   100   /* ms, first restart delay of a daemon */
 #define KINIT_BACKOFF_MAX    30000 /* ms */
-#define KINIT_STABLE_MS      10000 /* up this long: the backoff starts over */
+#define KINIT_STABLE_MS      1000  /* ready this long: the backoff starts over */
 #define KINIT_IMPORT_TRIES   3     /* starts with --boot-import before giving up */
 
 typedef struct kdaemon {
@@ -78,7 +78,7 @@ typedef struct kinit {
 	int              stop_signal; /* that began it, or 0 */
 	bool             default_failed;
 	enum kinit_phase phase;
-	int64_t          deadline;      /* grace budget end */
+	int64_t          deadline;      /* grace budget end (monotonic) */
 	int64_t          kill_deadline; /* end of the wait after SIGKILL */
 	bool             unclean;
 
@@ -137,5 +137,7 @@ void    shutdown_begin(kinit *k, int sig, const char *why);
 /* Advances the phases; at their end kinit exits, from here only. */
 void    shutdown_step(kinit *k, int64_t now);
 int64_t shutdown_next_deadline(const kinit *k);
+/* Removes RUN_DIR/shutdown-deadline (at start-up and at the end). */
+void    shutdown_deadline_clear(const kinit *k);
 
 #endif /* SYSTEMK_KINIT_H */

@@ -129,25 +129,41 @@ std_fds(void)
 		}
 }
 
+/*
+ * The run, state and log dirs must exist and be writable by kinit's uid.  A
+ * non-root kinit on a read-only root (the container case) cannot use the
+ * defaults under /run, /var/lib and /var/log: the message names the variable
+ * (and flag) that points the directory somewhere writable.
+ */
 static int
 make_dirs(const kipc_paths *p)
 {
 	static const struct {
-		size_t off;
-		mode_t mode;
+		size_t      off;
+		mode_t      mode;
+		const char *env, *flag;
 	} dirs[] = {
-		{ offsetof(kipc_paths, run_dir), 0755 },
-		{ offsetof(kipc_paths, state_dir), 0700 },
-		{ offsetof(kipc_paths, log_dir), 0755 },
+		{ offsetof(kipc_paths, run_dir), 0755, "SYSTEMK_RUN_DIR",
+		  "--run-dir" },
+		{ offsetof(kipc_paths, state_dir), 0700, "SYSTEMK_STATE_DIR",
+		  "--state-dir" },
+		{ offsetof(kipc_paths, log_dir), 0755, "SYSTEMK_LOG_DIR",
+		  "--log-dir" },
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		const char *d = (const char *)p + dirs[i].off;
+		const char *verb = "create";
 
-		if (kipc_mkdirs(d, dirs[i].mode) != 0) {
-			klog_err("unable to create '%s': %s", d, strerror(errno));
-			return -1;
+		if (kipc_mkdirs(d, dirs[i].mode) == 0) {
+			verb = "write to";
+			if (access(d, W_OK | X_OK) == 0)
+				continue;
 		}
+		klog_err("unable to %s '%s': %s; set %s (or %s) to a writable "
+		    "directory", verb, d, strerror(errno), dirs[i].env,
+		    dirs[i].flag);
+		return -1;
 	}
 	return 0;
 }
@@ -203,6 +219,7 @@ setup(kinit *k, int argc, char **argv)
 		return -1;
 	kipc_paths_export(&k->o.paths);
 	export_grace(k->o.grace_ms);
+	shutdown_deadline_clear(k); /* a stale one would mislead kstartd */
 	k->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (k->sigfd < 0) {
 		klog_err("unable to create a signalfd: %s", strerror(errno));

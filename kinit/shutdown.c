@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,54 @@ signal_rest(kinit *k, int sig)
 
 /* ---- the phases ---------------------------------------------------------------- */
 
+/* RUN_DIR/shutdown-deadline into buf; -1 if it does not fit. */
+static int
+deadline_path(const kinit *k, char *buf, size_t len)
+{
+	return kipc_path_join(buf, len, k->o.paths.run_dir,
+	    KPROTO_FILE_SHUTDOWN_DEADLINE);
+}
+
+void
+shutdown_deadline_clear(const kinit *k)
+{
+	char path[PATH_MAX];
+
+	if (deadline_path(k, path, sizeof(path)) == 0)
+		(void)unlink(path);
+}
+
+/*
+ * Publishes the end of the budget for kstartd (proto.h,
+ * KPROTO_FILE_SHUTDOWN_DEADLINE): written to a temporary name and renamed,
+ * so a reader sees the whole line or no file.  kstartd's environment was
+ * fixed at its exec, hence a file.  A failure is logged; kstartd then uses
+ * its own stop timeouts and kinit's SIGKILL at the deadline still holds.
+ */
+static void
+deadline_publish(const kinit *k, int64_t realtime_ms)
+{
+	char  path[PATH_MAX], tmp[PATH_MAX + 8];
+	FILE *f;
+	int   e;
+
+	if (deadline_path(k, path, sizeof(path)) != 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (f != NULL) {
+		bool written = fprintf(f, "%lld\n", (long long)realtime_ms) > 0;
+
+		if (fclose(f) == 0 && written && rename(tmp, path) == 0)
+			return;
+		e = errno;
+		(void)unlink(tmp);
+		errno = e;
+	}
+	klog_warn("unable to write '%s': %s; kstartd uses its own stop "
+	    "timeouts", path, strerror(errno));
+}
+
 void
 shutdown_begin(kinit *k, int sig, const char *why)
 {
@@ -195,6 +244,7 @@ shutdown_begin(kinit *k, int sig, const char *why)
 	k->stopping = true;
 	k->stop_signal = sig;
 	k->deadline = kinit_now() + k->o.grace_ms;
+	deadline_publish(k, kinit_realtime() + k->o.grace_ms);
 	klog_info("shutting down (%s); grace %lld ms", why,
 	    (long long)k->o.grace_ms);
 }
@@ -224,6 +274,7 @@ finish(kinit *k)
 	int status = kinit_final_status(&o);
 
 	ctl_close_all(k);
+	shutdown_deadline_clear(k);
 	klog_info("exiting with status %d", status);
 	/* The end of shutdown: the one place kinit exits after setup. */
 	exit(status);

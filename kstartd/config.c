@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "kipc.h"
@@ -290,6 +291,7 @@ parse_general(svc_config *cfg, const cJSON *pgs, bool *oom)
 	cfg->log = (enum svc_log)log;
 	cfg->description =
 	    dup_or_null(read_str(cfg, pgs, "general", "description"), oom);
+	cfg->pidfile = dup_or_null(read_str(cfg, pgs, "general", "pidfile"), oom);
 }
 
 /* Timeouts are stored in seconds and held in milliseconds. */
@@ -367,6 +369,42 @@ parse_umask(svc_config *cfg, const cJSON *pgs)
 	}
 }
 
+static const struct {
+	const char *name;
+	int         resource;
+} limit_names[] = {
+    {"as", RLIMIT_AS},         {"core", RLIMIT_CORE},
+    {"cpu", RLIMIT_CPU},       {"data", RLIMIT_DATA},
+    {"fsize", RLIMIT_FSIZE},   {"locks", RLIMIT_LOCKS},
+    {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE},
+    {"nice", RLIMIT_NICE},     {"nofile", RLIMIT_NOFILE},
+    {"nproc", RLIMIT_NPROC},   {"rss", RLIMIT_RSS},
+    {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME},
+    {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+};
+
+/* context/limit_NAME counts (import maps "infinity" to UINT64_MAX). */
+static void
+parse_limits(svc_config *cfg, const cJSON *pgs)
+{
+	for (size_t i = 0; i < NELEM(limit_names); i++) {
+		char     prop[32];
+		uint64_t v = 0;
+		bool     set = false;
+
+		snprintf(prop, sizeof prop, "limit_%s", limit_names[i].name);
+		if (!prop_get(pgs, "context", prop))
+			continue;
+		v = UINT64_MAX - 1;
+		read_u64(cfg, pgs, "context", prop, &v);
+		set = v != UINT64_MAX - 1;
+		if (!set || cfg->nlimits >= NELEM(cfg->limits))
+			continue;
+		cfg->limits[cfg->nlimits].resource = limit_names[i].resource;
+		cfg->limits[cfg->nlimits++].value = v;
+	}
+}
+
 /* Appends PATH when the environment sets none (DESIGN section 7). */
 static void
 env_add_path(svc_config *cfg, bool *oom)
@@ -402,6 +440,7 @@ parse_context(svc_config *cfg, const cJSON *pgs, bool *oom)
 	env_add_path(cfg, oom);
 	cfg->working_directory = dup_or_null(
 	    read_str(cfg, pgs, "context", "working_directory"), oom);
+	parse_limits(cfg, pgs);
 	cfg->user = dup_or_null(read_str(cfg, pgs, "context", "user"), oom);
 	cfg->group = dup_or_null(read_str(cfg, pgs, "context", "group"), oom);
 	parse_umask(cfg, pgs);
@@ -548,6 +587,7 @@ svc_config_free(svc_config *cfg)
 	free(cfg->working_directory);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->pidfile);
 	for (size_t i = 0; i < cfg->ndeps; i++) {
 		free(cfg->deps[i].name);
 		svc_argv_free(cfg->deps[i].fmris);

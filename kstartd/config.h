@@ -107,6 +107,14 @@ typedef struct svc_config {
 	char  *user;              /* NULL: kstartd's own */
 	char  *group;
 	int    umask; /* -1: inherit */
+	char  *pidfile; /* forking: where the daemon writes its pid; NULL */
+
+	/* context/limit_NAME: setrlimit(resource, value) in the child. */
+	struct svc_limit {
+		int      resource; /* RLIMIT_* */
+		uint64_t value;    /* UINT64_MAX: RLIM_INFINITY */
+	} limits[16];
+	size_t nlimits;
 
 	svc_dep *deps;
 	size_t   ndeps;

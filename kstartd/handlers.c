@@ -1,6 +1,7 @@
 /*
  * handlers.c -- kstartd's side of the protocol: svc.list, svc.status,
- * svc.enable, svc.disable, svc.reload (proto.h).
+ * svc.enable, svc.disable, svc.reload (proto.h); the others are in ops.c
+ * and wait.c.
  *
  * libkipc has validated the envelope, the method, the level, the params
  * against their schema and the peer's privilege before a request reaches
@@ -108,6 +109,9 @@ add_verbose(const kstartd *k, size_t i, cJSON *o)
 	kipc_json_add_int64(o, "restarts", in->st.restarts);
 	add_str_or_null(o, "reason", in->st.reason);
 	add_str_or_null(o, "config_error", in->cfg->error);
+	add_str_or_null(o, "status_text", in->status_text);
+	if (in->mainpid > 0)
+		kipc_json_add_int64(o, "mainpid", in->mainpid);
 	add_time(o, "start_time", in->st.pid > 0 ? in->st.start_wall_ms : 0);
 	if (in->cfg->log == SVC_LOG_CONSOLE)
 		cJSON_AddStringToObject(o, "log", "console");
@@ -144,8 +148,8 @@ k_status_json(const kstartd *k, size_t i, bool verbose)
 /* ---- handlers ------------------------------------------------------------- */
 
 /* The instance a request names, or a not_found / invalid reply. */
-static long
-req_instance(kstartd *k, kipc_req *r)
+long
+k_req_instance(kstartd *k, kipc_req *r)
 {
 	const char *fmri = kipc_json_str(kipc_req_params(r), "fmri");
 	char        canon[512];
@@ -186,15 +190,15 @@ h_list(kstartd *k, kipc_req *r)
 static void
 h_status(kstartd *k, kipc_req *r)
 {
-	long i = req_instance(k, r);
+	long i = k_req_instance(k, r);
 
 	if (i >= 0)
 		kipc_req_reply(r, k_status_json(k, (size_t)i, true));
 }
 
 /* The repository's enabled flag, via kconfigd (admin layer and running). */
-static int
-set_enabled(kstartd *k, const char *fmri, bool on, char **err)
+int
+k_set_enabled(kstartd *k, const char *fmri, bool on, char **err)
 {
 	cJSON *params = cJSON_CreateObject(), *res = NULL;
 	int    rv;
@@ -209,36 +213,97 @@ set_enabled(kstartd *k, const char *fmri, bool on, char **err)
 	return rv;
 }
 
-static void
-h_enable(kstartd *k, kipc_req *r, bool on)
+/* Enables or disables instance i; KE_* with *err from kconfigd. */
+static int
+set_one(kstartd *k, size_t i, bool on, bool temporary, char **err)
 {
-	bool  temporary = kipc_json_bool(kipc_req_params(r), "temporary") == 1;
-	long  i = req_instance(k, r);
-	inst *in;
-	char *err = NULL;
+	inst *in = k->insts[i];
 	int   rv;
 
-	if (i < 0)
-		return;
-	in = k->insts[i];
 	if (!temporary) {
-		if ((rv = set_enabled(k, in->cfg->fmri, on, &err)) != KE_OK) {
-			kipc_req_fail(r, (kproto_err)rv,
-			    "unable to record it in kconfigd: %s",
-			    err ? err : kproto_err_name(rv));
-			free(err);
-			return;
-		}
+		if ((rv = k_set_enabled(k, in->cfg->fmri, on, err)) != KE_OK)
+			return rv;
 		in->cfg->enabled = on;
 	}
-	/* A temporary choice lives only in the volatile state. */
+	/* A temporary choice lives only in the volatile state; a permanent
+	 * one ends an earlier temporary override. */
 	in->temporary = temporary;
 	in->temp_enabled = on;
 	in->dirty = true;
 	svc_log(&k->paths, in->cfg, "%s%s by request", on ? "enabled" : "disabled",
 	    temporary ? " temporarily" : "");
-	k_feed(k, (size_t)i, on ? SVC_EV_ENABLE : SVC_EV_DISABLE);
-	kipc_req_reply(r, NULL);
+	k_feed(k, i, on ? SVC_EV_ENABLE : SVC_EV_DISABLE);
+	return KE_OK;
+}
+
+/* -r: i and every instance it depends on (not exclude_all), transitively. */
+static void
+mark_recursive(const kstartd *k, size_t i, unsigned char *mark)
+{
+	const svc_config *cfg = k->insts[i]->cfg;
+
+	if (mark[i])
+		return;
+	mark[i] = 1;
+	for (size_t gi = 0; gi < cfg->ndeps; gi++) {
+		if (cfg->deps[gi].grouping == SVC_DEP_EXCLUDE_ALL)
+			continue;
+		for (size_t m = 0; m < cfg->deps[gi].nfmri; m++) {
+			long j = k_find(k, cfg->deps[gi].fmris[m]);
+
+			if (j >= 0)
+				mark_recursive(k, (size_t)j, mark);
+		}
+	}
+}
+
+static void
+h_enable(kstartd *k, kipc_req *r, bool on)
+{
+	const cJSON   *p = kipc_req_params(r);
+	bool           temporary = kipc_json_bool(p, "temporary") == 1;
+	bool           recursive = on && kipc_json_bool(p, "recursive") == 1;
+	long           i = k_req_instance(k, r);
+	unsigned char *mark;
+	cJSON         *res, *done;
+	char          *err = NULL;
+	int            rv = KE_OK;
+
+	if (i < 0)
+		return;
+	res = cJSON_CreateObject();
+	done = res ? cJSON_AddArrayToObject(res, on ? "enabled" : "disabled")
+	           : NULL;
+	if (!(mark = calloc(k->n + 1, 1)) || !done) {
+		free(mark);
+		cJSON_Delete(res);
+		kipc_req_fail(r, KE_INTERNAL, "out of memory");
+		return;
+	}
+	if (recursive)
+		mark_recursive(k, (size_t)i, mark);
+	mark[i] = 1;
+	/* Dependencies first, then the instance itself. */
+	for (size_t j = 0; rv == KE_OK && j <= k->n; j++) {
+		size_t n = j < k->n ? j : (size_t)i;
+
+		if (j < k->n && (n == (size_t)i || !mark[n]))
+			continue;
+		if (j < k->n && k_enabled(k->insts[n]) == on)
+			continue;
+		if ((rv = set_one(k, n, on, temporary, &err)) == KE_OK)
+			cJSON_AddItemToArray(done,
+			    cJSON_CreateString(k->insts[n]->cfg->fmri));
+	}
+	free(mark);
+	if (rv != KE_OK) {
+		cJSON_Delete(res);
+		kipc_req_fail(r, (kproto_err)rv, "unable to record it in "
+		    "kconfigd: %s", err ? err : kproto_err_name(rv));
+		free(err);
+		return;
+	}
+	kipc_req_reply(r, res);
 }
 
 int
@@ -288,6 +353,15 @@ k_handle(kstartd *k, kipc_req *r)
 	case KM_SVC_ENABLE:  h_enable(k, r, true); break;
 	case KM_SVC_DISABLE: h_enable(k, r, false); break;
 	case KM_SVC_RELOAD:  h_reload(k, r); break;
+	case KM_SVC_RESTART: k_h_restart(k, r); break;
+	case KM_SVC_REFRESH: k_h_refresh(k, r); break;
+	case KM_SVC_CLEAR:   k_h_clear(k, r); break;
+	case KM_SVC_MARK:    k_h_mark(k, r); break;
+	case KM_SVC_DEPS:    k_h_deps(k, r); break;
+	case KM_SVC_DEPENDENTS: k_h_dependents(k, r); break;
+	case KM_SVC_EXPLAIN: k_h_explain(k, r); break;
+	case KM_SVC_WAIT:    k_h_wait(k, r); break;
+	case KM_SVC_CHANGES: k_h_changes(k, r); break;
 	default:
 		kipc_req_fail(r, KE_INVALID, "method not served by k.startd");
 		break;

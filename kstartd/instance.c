@@ -9,11 +9,14 @@
  * dependency left) are computed once per loop iteration in k_settle(), never
  * from inside an action, so nothing recurses through the graph.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "kstartd.h"
 
@@ -67,11 +70,12 @@ spawn_start(kstartd *k, inst *in, svc_event *next)
 	pid_t  pid = -1;
 
 	if (argv)
-		pid = spawn_method(&k->paths, in->cfg, argv, "start", &err, why,
-		    sizeof why);
+		pid = spawn_method(&k->paths, in->cfg, argv, "start",
+		    k_start_env(k, in), &err, why, sizeof why);
 	*next = (svc_event){.type = SVC_EV_SPAWNED, .pid = pid > 0 ? pid : 0,
 	    .err = pid > 0 ? 0 : err};
 	if (pid > 0) {
+		in->start_ticks = k_proc_start_ticks(pid);
 		svc_log(&k->paths, in->cfg, "start: pid %ld: %s", (long)pid,
 		    argv[0]);
 	} else {
@@ -90,6 +94,7 @@ notify(kstartd *k, inst *in, const svc_event *ev, const svc_action *a)
 
 	k->changes++;
 	k->last_change_ms = ev->now_ms;
+	k_record_change(k, in, a->from, a->to);
 
 	if (next)
 		svc_log(&k->paths, in->cfg, "state: %s -> %s* (next %s)",
@@ -107,7 +112,12 @@ notify(kstartd *k, inst *in, const svc_event *ev, const svc_action *a)
 	bool is_up = (a->to == SVC_ST_ONLINE || a->to == SVC_ST_DEGRADED) &&
 	    in->st.next == SVC_ST_NONE;
 
-	if (was_up && !is_up && !in->lost) {
+	/* Once per departure: a requested stop (online -> online*) is the
+	 * loss; the SIGTERM exit that ends it is not a second one (an error). */
+	if (is_up)
+		in->left_up = false;
+	if (was_up && !is_up && !in->left_up) {
+		in->left_up = true;
 		bool failed = ev->type == SVC_EV_EXIT &&
 		    !(ev->code == CLD_EXITED && ev->status == 0);
 
@@ -136,6 +146,10 @@ perform(kstartd *k, inst *in, const svc_event *ev, const svc_action *a,
 	case SVC_ACT_ARM_TIMER:
 		in->timer_at = ev->now_ms + (int64_t)a->ms;
 		in->timer_kind = a->timer;
+		/* The backoff, visible in the log. */
+		if (a->timer == SVC_TIMER_RESTART)
+			svc_log(&k->paths, in->cfg, "restart %u in %llu ms",
+			    in->st.restarts, (unsigned long long)a->ms);
 		break;
 	case SVC_ACT_CANCEL_TIMER:
 		in->timer_at = 0;
@@ -146,6 +160,12 @@ perform(kstartd *k, inst *in, const svc_event *ev, const svc_action *a,
 		break;
 	case SVC_ACT_NOTIFY:
 		notify(k, in, ev, a);
+		break;
+	case SVC_ACT_STOP_METHOD:
+		if (!k_run_stop_method(k, (size_t)(k_find(k, in->cfg->fmri)))) {
+			signal_group(in, a->pgid, a->sig);
+			signal_group(in, a->pgid, SIGCONT);
+		}
 		break;
 	default:
 		break;
@@ -193,15 +213,139 @@ log_exit(kstartd *k, inst *in, pid_t pid, int code, int status)
 		    (long)pid, status, code == CLD_DUMPED ? " (core dumped)" : "");
 }
 
+/* A refresh or stop method exited; after a stop method, the signal. */
+static bool
+aux_exited(kstartd *k, pid_t pid, int code, int status)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		inst *in = k->insts[i];
+
+		if (in->aux_pid != pid)
+			continue;
+		in->aux_pid = 0;
+		if (code == CLD_EXITED)
+			svc_log(&k->paths, in->cfg, "%s method: pid %ld exited %d",
+			    in->aux_stop ? "stop" : "refresh", (long)pid, status);
+		else
+			svc_log(&k->paths, in->cfg, "%s method: pid %ld killed by "
+			    "signal %d", in->aux_stop ? "stop" : "refresh",
+			    (long)pid, status);
+		if (in->aux_stop && in->st.pid > 0 &&
+		    svc_phase_of(&in->st) == SVC_PH_STOPPING) {
+			signal_group(in, in->st.pid, in->cfg->stop_signal);
+			signal_group(in, in->st.pid, SIGCONT);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The pid in a pidfile, if that process runs; else 0. */
+static pid_t
+read_pidfile(const char *path)
+{
+	char  buf[32];
+	FILE *f = fopen(path, "re");
+	long  v = 0;
+
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof buf, f))
+		v = strtol(buf, NULL, 10);
+	fclose(f);
+	return v > 1 && kill((pid_t)v, 0) == 0 ? (pid_t)v : 0;
+}
+
+/* Field n (1-based, n >= 3) of /proc/PID/stat as a number; -1 if unknown. */
+static long
+stat_field(pid_t pid, int n)
+{
+	char  path[64], buf[1024], *p;
+	FILE *f;
+	long  v = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')'))) {
+		p++;
+		for (int field = 3; field < n && p; field++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			v = strtol(p, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * The daemon a forking start method left behind: the pidfile's pid, else
+ * the oldest process still in the method's session or process group, else
+ * the oldest child re-parented to us (we are a subreaper: a daemon that
+ * called setsid lands here) that no instance claims.  0 when none.
+ */
+static pid_t
+find_daemon(const kstartd *k, const inst *in)
+{
+	pid_t          best = 0, orphan = 0;
+	DIR           *d;
+	struct dirent *e;
+
+	if (in->cfg->pidfile && (best = read_pidfile(in->cfg->pidfile)))
+		return best;
+	if (!(d = opendir("/proc")))
+		return 0;
+	while ((e = readdir(d))) {
+		long pid = strtol(e->d_name, NULL, 10);
+		bool claimed = false;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		if (stat_field((pid_t)pid, 6) == in->st.pgid ||
+		    stat_field((pid_t)pid, 5) == in->st.pgid) {
+			if (!best || pid < best)
+				best = (pid_t)pid;
+			continue;
+		}
+		if (stat_field((pid_t)pid, 4) != getpid())
+			continue;
+		for (size_t i = 0; i < k->n && !claimed; i++)
+			claimed = k->insts[i]->st.pid == pid ||
+			    k->insts[i]->aux_pid == pid ||
+			    k->insts[i]->st.pgid == getpgid((pid_t)pid);
+		if (!claimed && (!orphan || pid < orphan))
+			orphan = (pid_t)pid;
+	}
+	closedir(d);
+	return best ? best : orphan;
+}
+
 void
 k_child_exited(kstartd *k, pid_t pid, int code, int status)
 {
+	if (aux_exited(k, pid, code, status))
+		return;
 	for (size_t i = 0; i < k->n; i++) {
-		if (k->insts[i]->st.pid != pid)
+		inst *in = k->insts[i];
+		pid_t d;
+
+		if (in->st.pid != pid)
 			continue;
-		log_exit(k, k->insts[i], pid, code, status);
+		log_exit(k, in, pid, code, status);
 		k_feed_ev(k, i, (svc_event){.type = SVC_EV_EXIT, .pid = pid,
 		    .code = code, .status = status});
+		if (in->cfg->model != SVC_MODEL_FORKING || in->st.pid > 0 ||
+		    in->st.pgid <= 0 || svc_phase_of(&in->st) != SVC_PH_ONLINE)
+			return;
+		if ((d = find_daemon(k, in)) > 0) {
+			svc_log(&k->paths, in->cfg, "daemon: pid %ld", (long)d);
+			in->start_ticks = k_proc_start_ticks(d);
+			k_feed_ev(k, i, (svc_event){.type = SVC_EV_MAINPID,
+			    .pid = d, .pgid = getpgid(d)});
+		} else {
+			svc_log(&k->paths, in->cfg, "daemon: not found; tracking "
+			    "process group %ld", (long)in->st.pgid);
+		}
 		return;
 	}
 	/* A daemon's grandchild re-parented to us (subreaper), or a failed
@@ -222,6 +366,12 @@ void
 k_timers(kstartd *k)
 {
 	int64_t now = k_now_ms();
+
+	if (now >= k->rotate_at) {
+		for (size_t i = 0; i < k->n; i++)
+			svc_log_rotate(&k->paths, k->insts[i]->cfg);
+		k->rotate_at = now + KSTARTD_ROTATE_CHECK_MS;
+	}
 
 	for (size_t i = 0; i < k->n; i++) {
 		inst *in = k->insts[i];
@@ -253,6 +403,12 @@ k_poll_timeout(const kstartd *k)
 		first = k->persist_after;
 	if (k->milestone_at && (!first || k->milestone_at < first))
 		first = k->milestone_at;
+	if (k->rotate_at && (!first || k->rotate_at < first))
+		first = k->rotate_at;
+	if (k_waiters_deadline(k) && (!first || k_waiters_deadline(k) < first))
+		first = k_waiters_deadline(k);
+	if (k->exits_retry_at && (!first || k->exits_retry_at < first))
+		first = k->exits_retry_at;
 	if (!first)
 		return -1;
 	if (first <= now)

@@ -3,9 +3,18 @@
  *
  *   main.c      setup, the poll loop, signals, reaping, shutdown
  *   instance.c  the instance table: feeds events to svc_step(), performs its
- *               actions, evaluates the graph, persists, reports milestones
- *   handlers.c  the svc.* requests from kctl
- *   spawn.c     fork+exec of a method, service logs
+ *               actions (spawn, signal, stop method), exits, timers, the
+ *               forking daemon's discovery
+ *   settle.c    loading, the graph's consequences, milestones, persisting
+ *               (batched: one state.put_many per loop iteration)
+ *   handlers.c  svc.list/status/enable/disable/reload
+ *   ops.c       svc.restart/refresh/clear/mark/deps/dependents/explain;
+ *               the refresh and stop methods
+ *   wait.c      deferred replies: svc.wait, svc.changes (kctl wait, watch)
+ *   notify.c    NOTIFY_SOCKET per notify instance (sd_notify)
+ *   readopt.c   re-adoption of a previous kstartd's services (pidfd,
+ *               kinit.exits)
+ *   spawn.c     fork+exec of a method, service logs and their rotation
  *
  * Everything here runs on the one loop thread; nng's threads only queue
  * requests (kipc_server_next).
@@ -33,6 +42,10 @@
  * command first.  Failure is reported at once.
  */
 #define KSTARTD_MILESTONE_SETTLE_MS 200
+/* Logs rotate at this size (SYSTEMK_LOG_MAX_BYTES overrides), checked at
+ * every kstartd line and every KSTARTD_ROTATE_CHECK_MS. */
+#define KSTARTD_LOG_MAX_BYTES (1024u * 1024u)
+#define KSTARTD_ROTATE_CHECK_MS 2000
 
 typedef struct inst {
 	svc_config    *cfg;
@@ -43,8 +56,41 @@ typedef struct inst {
 	bool           temporary; /* `enabled` below overrides the repository */
 	bool           temp_enabled;
 	bool           lost;      /* left UP: dependents to be told */
+	bool           left_up;   /* that departure is already recorded */
 	enum svc_restart_on lost_cause;
+	pid_t          aux_pid;   /* a running refresh or stop method */
+	bool           aux_stop;  /* aux_pid is the stop method */
+	int            pidfd;     /* adopted main process (not our child); -1 */
+	uint64_t       start_ticks; /* /proc/PID/stat field 22 of st.pid; 0 */
+	int            notify_fd; /* NOTIFY_SOCKET (notify model); -1 */
+	char          *status_text; /* last STATUS= */
+	pid_t          mainpid;   /* MAINPID= from a notify service; 0 */
+	int64_t        exit_wait_since; /* adopted exit awaiting kinit's ring */
 } inst;
+
+/* A deferred svc.wait or svc.changes: answered when the state settles. */
+typedef struct kwaiter {
+	kipc_req   *r;
+	bool        changes;  /* svc.changes, else svc.wait */
+	bool        milestone; /* svc.wait on `default` */
+	char        fmri[512];
+	enum svc_st want;
+	uint64_t    since;
+	int64_t     deadline; /* monotonic ms */
+} kwaiter;
+
+/* One visible state change, for svc.changes (kctl watch). */
+typedef struct kchange {
+	uint64_t    seq;
+	char       *fmri;
+	enum svc_st from, to, next;
+	int64_t     wall_ms;
+	const char *reason;
+} kchange;
+
+#define KSTARTD_RING 512
+#define KSTARTD_WAIT_DEF_MS 20000
+#define KSTARTD_WAIT_MAX_MS 60000
 
 typedef struct kstartd {
 	kipc_paths   paths;
@@ -61,6 +107,14 @@ typedef struct kstartd {
 	bool         shutting_down;
 	int          milestone; /* last reported enum kg_milestone, -1: none */
 	int64_t      persist_after; /* monotonic ms; 0: now */
+	kwaiter     *waiters;
+	size_t       nwaiters;
+	int64_t      waiters_recheck_at; /* a wait settles then; 0: none */
+	kchange      ring[KSTARTD_RING]; /* ring[seq % KSTARTD_RING] */
+	cJSON       *recovered; /* state.list of a previous kstartd, first load */
+	cJSON       *exits;     /* kinit.exits fetched but not yet matched */
+	int64_t      exits_retry_at; /* ask kinit again then; 0: no need */
+	int64_t      rotate_at;      /* next log size check */
 } kstartd;
 
 /* ---- time ----------------------------------------------------------------- */
@@ -105,6 +159,53 @@ void k_free(kstartd *k);
 
 /* ---- handlers.c ----------------------------------------------------------- */
 void k_handle(kstartd *k, kipc_req *r);
+/* The instance a request's fmri names, or -1 after a not_found reply. */
+long k_req_instance(kstartd *k, kipc_req *r);
+/* repo.set_enabled through kconfigd. */
+int  k_set_enabled(kstartd *k, const char *fmri, bool on, char **err);
+
+/* ---- ops.c: operator requests --------------------------------------------- */
+void k_h_restart(kstartd *k, kipc_req *r);
+void k_h_refresh(kstartd *k, kipc_req *r);
+void k_h_clear(kstartd *k, kipc_req *r);
+void k_h_mark(kstartd *k, kipc_req *r);
+void k_h_deps(kstartd *k, kipc_req *r);
+void k_h_dependents(kstartd *k, kipc_req *r);
+void k_h_explain(kstartd *k, kipc_req *r);
+/* Runs the refresh method of instance i (online only); logs a failure. */
+void k_run_refresh(kstartd *k, size_t i);
+/* Runs the stop method of instance i; false when it could not. */
+bool k_run_stop_method(kstartd *k, size_t i);
+
+/* ---- notify.c: sd_notify ---------------------------------------------------- */
+/* Extra environment of the start method (NOTIFY_SOCKET); NULL for none. */
+char **k_start_env(kstartd *k, inst *in);
+void   k_notify_read(kstartd *k, size_t i);
+void   k_notify_close(const kstartd *k, inst *in);
+
+/* ---- readopt.c: surviving our own death ------------------------------------ */
+/* /proc/PID/stat field 22 (start time in clock ticks); 0 when unknown. */
+uint64_t k_proc_start_ticks(pid_t pid);
+/* state.list of a previous kstartd into k->recovered, and kinit's exits. */
+int  k_recover_fetch(kstartd *k, char *why, size_t whylen);
+/* Takes over instance i from its recorded state; false: start afresh. */
+bool k_adopt(kstartd *k, size_t i);
+/* An adopted main process is gone (pidfd readable, or found dead). */
+void k_adopted_exited(kstartd *k, size_t i, bool first);
+void k_exits_retry(kstartd *k);
+
+/* ---- wait.c: deferred replies ---------------------------------------------- */
+void k_h_wait(kstartd *k, kipc_req *r);
+void k_h_changes(kstartd *k, kipc_req *r);
+/* A visible state change (instance.c): into the ring. */
+void k_record_change(kstartd *k, const inst *in, enum svc_st from,
+                     enum svc_st to);
+/* Answers every waiter whose condition holds or whose deadline passed. */
+void k_waiters_check(kstartd *k);
+/* Earliest waiter deadline, 0 when none. */
+int64_t k_waiters_deadline(const kstartd *k);
+/* Shutdown: answers every waiter. */
+void k_waiters_flush(kstartd *k);
 /* The status object of DESIGN section 7; verbose adds svc.status fields. */
 cJSON *k_status_json(const kstartd *k, size_t i, bool verbose);
 /* Calls repo.running and loads it; KE_* code, message in why. */
@@ -122,7 +223,10 @@ int  spawn_log_path(const kipc_paths *p, const svc_config *cfg, char *buf,
  * through a close-on-exec pipe, not as a mysterious exit 127.
  */
 pid_t spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
-                   const char *method, int *err, char *why, size_t whylen);
+                   const char *method, char **extra_env, int *err, char *why,
+                   size_t whylen);
+/* Rotates the instance's log when it reached the size (copy, truncate). */
+void svc_log_rotate(const kipc_paths *p, const svc_config *cfg);
 /* A timestamped "kstartd: ..." line in the instance's log. */
 void svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

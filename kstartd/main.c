@@ -18,8 +18,16 @@
  *   args -> log -> signals (blocked, signalfd) -> dial kconfigd ->
  *   repo.running -> listen on startd.sock -> readiness "\n" -> loop
  *
- * The loop is one poll(2) over the signalfd, the server's eventfd and the
- * earliest deadline (restart delay, start or stop timeout, persist retry).
+ * Before the first load it reads state.list: what a previous kstartd left
+ * in kconfigd's volatile namespace.  Services whose recorded pid still runs
+ * with the recorded start time are adopted, not restarted; their exits come
+ * through pidfds and kinit's exit ring (readopt.c).
+ *
+ * The loop is one poll(2) over the signalfd, the server's eventfd, the
+ * pidfds of adopted services, the notify sockets, and the earliest deadline
+ * (restart delay, start or stop timeout, persist retry, a waiter's timeout,
+ * the log rotation check).  Waiting requests (svc.wait, svc.changes) are
+ * answered after the settle in which their condition came to hold.
  * Each iteration: reap every exited child (waitid loop: SIGCHLDs coalesce),
  * serve the queued requests, fire due timers, then settle: let the graph
  * start what may start, stop what lost a dependency, report the `default`
@@ -258,27 +266,94 @@ serve(kstartd *k)
 	}
 }
 
+/*
+ * The poll set: the signalfd, the server, then one fd per instance that has
+ * one: the pidfd of an adopted process, the notify socket.  Rebuilt every
+ * iteration (the table changes on reload); *nset is its size.
+ */
+static struct pollfd *
+poll_set(kstartd *k, struct pollfd *pfd, size_t *cap, size_t *nset)
+{
+	size_t need = 2 + 2 * k->n, n = 2;
+
+	if (need > *cap) {
+		struct pollfd *p = realloc(pfd, need * sizeof *p);
+
+		if (!p) {
+			*nset = 2;
+			return pfd;
+		}
+		pfd = p;
+		*cap = need;
+	}
+	pfd[0] = (struct pollfd){.fd = k->sigfd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = kipc_server_fd(k->server),
+	    .events = POLLIN};
+	for (size_t i = 0; i < k->n; i++) {
+		inst *in = k->insts[i];
+
+		if (in->pidfd >= 0 && !in->exit_wait_since)
+			pfd[n++] = (struct pollfd){.fd = in->pidfd,
+			    .events = POLLIN};
+		if (in->notify_fd >= 0)
+			pfd[n++] = (struct pollfd){.fd = in->notify_fd,
+			    .events = POLLIN};
+	}
+	*nset = n;
+	return pfd;
+}
+
+/* Adopted exits and notifications whose fds poll reported. */
+static void
+instance_fds(kstartd *k, const struct pollfd *pfd, size_t nset)
+{
+	for (size_t j = 2; j < nset; j++) {
+		if (!pfd[j].revents)
+			continue;
+		for (size_t i = 0; i < k->n; i++) {
+			inst *in = k->insts[i];
+
+			if (in->pidfd == pfd[j].fd && !in->exit_wait_since) {
+				k_adopted_exited(k, i, false);
+				break;
+			}
+			if (in->notify_fd == pfd[j].fd) {
+				k_notify_read(k, i);
+				break;
+			}
+		}
+	}
+}
+
 static void
 loop(kstartd *k)
 {
-	struct pollfd pfd[2] = {
-	    {.fd = k->sigfd, .events = POLLIN},
-	    {.fd = kipc_server_fd(k->server), .events = POLLIN},
-	};
+	struct pollfd *pfd = NULL;
+	size_t         cap = 0, nset = 0;
 
 	for (;;) {
 		k_settle(k);
+		k_waiters_check(k);
 		if (k->shutting_down && k_all_down(k))
-			return;
-		if (poll(pfd, 2, k_poll_timeout(k)) < 0 && errno != EINTR) {
+			break;
+		pfd = poll_set(k, pfd, &cap, &nset);
+		if (!pfd) {
+			nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+			continue;
+		}
+		if (poll(pfd, nset, k_poll_timeout(k)) < 0 && errno != EINTR) {
 			klog_err("unable to poll: %s", strerror(errno));
 			nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+			continue;
 		}
 		read_signals(k);
 		reap(k);
+		instance_fds(k, pfd, nset);
+		k_exits_retry(k);
 		serve(k);
 		k_timers(k);
 	}
+	free(pfd);
 }
 
 int
@@ -310,16 +385,22 @@ main(int argc, char **argv)
 		    strerror(errno));
 	if (dial_configd(&k) != KE_OK)
 		return KEXIT_CONFIGD;
+	/* What a previous kstartd left: running services to adopt. */
+	if (k_recover_fetch(&k, why, sizeof why) != KE_OK)
+		klog_warn("unable to read 'state.list': %s", why);
 	if (k_reload(&k, why, sizeof why) != KE_OK) {
 		klog_err("unable to read 'repo.running': %s", why);
 		return KEXIT_CONFIGD;
 	}
 	if (open_server(&k) != KE_OK)
 		return KEXIT_SOCKET;
+	cJSON_Delete(k.recovered); /* adoption happens at the first load only */
+	k.recovered = NULL;
 	signal_ready(ready_fd);
 	klog_info("ready: %zu instances", k.n);
 	loop(&k);
 	k_persist(&k);
+	k_waiters_flush(&k);
 	klog_info("every instance is stopped");
 	kipc_server_close(k.server);
 	kipc_client_close(k.configd);

@@ -49,10 +49,11 @@ static const char *const phase_names[SVC_PH__COUNT] = {
 static const char *const ev_names[SVC_EV__COUNT] = {
     "enable", "disable", "deps_satisfied", "deps_lost", "spawned", "ready",
     "exit", "restart_timer", "start_timeout", "stop", "stop_timeout",
-    "clear"};
+    "clear", "restart", "mark_degraded", "mark_maintenance", "stopping",
+    "mainpid"};
 static const char *const act_names[SVC_ACT__COUNT] = {
     "spawn", "signal_group", "kill_group", "arm_timer", "cancel_timer",
-    "persist", "notify"};
+    "persist", "notify", "stop_method"};
 
 const char *
 svc_st_name(enum svc_st s)
@@ -192,7 +193,7 @@ signal_group(ctx *c, enum svc_act_type t, int sig)
 	svc_action *a = emit(c, t);
 
 	if (a) {
-		a->pgid = c->st->pid;
+		a->pgid = c->st->pgid > 0 ? c->st->pgid : c->st->pid;
 		a->sig = sig;
 	}
 }
@@ -245,13 +246,25 @@ stop(ctx *c, enum svc_st next)
 	svc_state *st = c->st;
 
 	if (st->pid <= 0) {
+		/* A forking daemon that could not be found: its group is all
+		 * there is to signal; no exit will tell when it is gone. */
+		if (st->pgid > 0) {
+			signal_group(c, SVC_ACT_SIGNAL_GROUP, c->cfg->stop_signal);
+			signal_group(c, SVC_ACT_SIGNAL_GROUP, SIGCONT);
+			st->pgid = 0;
+		}
 		cancel(c);
 		set_state(c, next, SVC_ST_NONE);
 		return;
 	}
-	signal_group(c, SVC_ACT_SIGNAL_GROUP, c->cfg->stop_signal);
-	/* A stopped (SIGSTOP) group must wake to see the signal. */
-	signal_group(c, SVC_ACT_SIGNAL_GROUP, SIGCONT);
+	if (c->cfg->stop.argv) {
+		/* The shell signals the group itself if the method fails. */
+		signal_group(c, SVC_ACT_STOP_METHOD, c->cfg->stop_signal);
+	} else {
+		signal_group(c, SVC_ACT_SIGNAL_GROUP, c->cfg->stop_signal);
+		/* A stopped (SIGSTOP) group must wake to see the signal. */
+		signal_group(c, SVC_ACT_SIGNAL_GROUP, SIGCONT);
+	}
 	st->kill_sent = false;
 	arm(c, SVC_TIMER_STOP, c->cfg->stop.timeout_ms);
 	set_state(c, st->state, next);
@@ -339,13 +352,19 @@ take_exit(ctx *c)
 	st->last_exit_status = c->ev->status;
 	st->last_exit_wall_ms = c->ev->wall_ms;
 	/* The main process is gone: what it left in its group goes too, so a
-	 * restart never runs beside leftovers.  A forking or transient start
-	 * method's group is the service, so it is left alone. */
-	if (c->cfg->model == SVC_MODEL_CHILD || c->cfg->model == SVC_MODEL_NOTIFY) {
+	 * restart never runs beside leftovers.  Two exceptions: a forking
+	 * start method that succeeded leaves the daemon in its group (the
+	 * service), and a transient job's leftovers are its business. */
+	bool keep = c->cfg->model == SVC_MODEL_TRANSIENT ||
+	    (c->cfg->model == SVC_MODEL_FORKING &&
+	        svc_phase_of(st) == SVC_PH_STARTING && exit_clean(c->ev));
+
+	if (!keep) {
 		svc_action *a = emit(c, SVC_ACT_KILL_GROUP);
 
 		if (a)
-			a->pgid = c->ev->pid;
+			a->pgid = st->pgid > 0 ? st->pgid : c->ev->pid;
+		st->pgid = 0;
 	}
 	/* A run that lasted a whole window was healthy: back off from scratch. */
 	if (c->ev->now_ms - st->start_mono_ms >= (int64_t)c->cfg->window_s * 1000)
@@ -426,6 +445,7 @@ starting_spawned(ctx *c)
 		return;
 	}
 	st->pid = c->ev->pid;
+	st->pgid = c->ev->pid; /* the method leads its own session */
 	st->start_wall_ms = c->ev->wall_ms;
 	st->start_mono_ms = c->ev->now_ms;
 	persist(c);
@@ -564,23 +584,76 @@ maintenance_clear(ctx *c)
 	    SVC_ST_NONE);
 }
 
+/* Operator restart: stop towards offline; the graph starts it again. */
+static void
+restart_req(ctx *c)
+{
+	c->st->reason = NULL;
+	stop(c, SVC_ST_OFFLINE);
+}
+
+static void
+mark_degraded(ctx *c)
+{
+	c->st->reason = "marked degraded by an operator";
+	set_state(c, SVC_ST_DEGRADED, SVC_ST_NONE);
+}
+
+/* Operator: stop what runs and stay in maintenance until cleared. */
+static void
+mark_maint(ctx *c)
+{
+	c->st->fail_after_stop = false;
+	stop(c, SVC_ST_MAINTENANCE);
+	c->st->reason = "marked maintenance by an operator";
+}
+
+/* While stopping: change where the stop ends. */
+static void
+stopping_mark_maint(ctx *c)
+{
+	c->st->fail_after_stop = false;
+	c->st->reason = "marked maintenance by an operator";
+	set_state(c, c->st->state, SVC_ST_MAINTENANCE);
+}
+
+/* STOPPING=1 from a notify service: it is on its way out by itself. */
+static void
+online_stopping(ctx *c)
+{
+	c->st->reason = "the service said STOPPING=1";
+}
+
+/* The shell found the daemon a forking start method left behind. */
+static void
+online_mainpid(ctx *c)
+{
+	if (c->ev->pid <= 0 || (c->st->pid > 0 && c->st->pid != c->ev->pid &&
+	        c->cfg->model != SVC_MODEL_FORKING))
+		return;
+	c->st->pid = c->ev->pid;
+	if (c->ev->pgid > 0)
+		c->st->pgid = c->ev->pgid;
+	persist(c);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define ROW(en, dis, dsat, dlost, spawned, ready, ex, rtimer, stimeout, stp,   \
-            sptimeout, clr)                                                    \
+            sptimeout, clr, rst, mdeg, mmaint, stopg, mainpid)                 \
 	{en, dis, dsat, dlost, spawned, ready, ex, rtimer, stimeout, stp,      \
-	 sptimeout, clr}
+	 sptimeout, clr, rst, mdeg, mmaint, stopg, mainpid}
 
 static const handler table[SVC_PH__COUNT][SVC_EV__COUNT] = {
-    /*                  enable           disable        deps_sat      deps_lost     spawned           ready           exit           rst_timer      start_to          stop          stop_to           clear */
-    [SVC_PH_UNINIT] =      ROW(go_offline,  go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop),
-    [SVC_PH_DISABLED] =    ROW(go_offline,  nop,           nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop),
-    [SVC_PH_OFFLINE] =     ROW(offline_enable, go_disabled, offline_deps, nop,         nop,              nop,            nop,           offline_timer, nop,              offline_stop, nop,              nop),
-    [SVC_PH_STARTING] =    ROW(nop,         stop_disabled, nop,          stop_offline, starting_spawned, starting_ready, starting_exit, nop,           starting_timeout, stop_offline, nop,              nop),
-    [SVC_PH_ONLINE] =      ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              nop),
-    [SVC_PH_DEGRADED] =    ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              degraded_clear),
-    [SVC_PH_STOPPING] =    ROW(stopping_enable, stopping_disable, nop,   nop,          nop,              nop,            stopping_exit, nop,           nop,              nop,          stopping_timeout, nop),
-    [SVC_PH_MAINTENANCE] = ROW(nop,         go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              maintenance_clear),
+    /*                  enable           disable        deps_sat      deps_lost     spawned           ready           exit           rst_timer      start_to          stop          stop_to           clear         restart       mark_deg       mark_maint        stopping         mainpid */
+    [SVC_PH_UNINIT] =      ROW(go_offline,  go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop, nop,          nop,           nop,              nop, nop),
+    [SVC_PH_DISABLED] =    ROW(go_offline,  nop,           nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop, nop,          nop,           nop,              nop, nop),
+    [SVC_PH_OFFLINE] =     ROW(offline_enable, go_disabled, offline_deps, nop,         nop,              nop,            nop,           offline_timer, nop,              offline_stop, nop,              nop, nop,          nop,           mark_maint,       nop, nop),
+    [SVC_PH_STARTING] =    ROW(nop,         stop_disabled, nop,          stop_offline, starting_spawned, starting_ready, starting_exit, nop,           starting_timeout, stop_offline, nop,              nop, restart_req,  nop,           mark_maint,       online_stopping, nop),
+    [SVC_PH_ONLINE] =      ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              nop, restart_req,  mark_degraded, mark_maint,       online_stopping, online_mainpid),
+    [SVC_PH_DEGRADED] =    ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              degraded_clear, restart_req,  nop,           mark_maint,       online_stopping, online_mainpid),
+    [SVC_PH_STOPPING] =    ROW(stopping_enable, stopping_disable, nop,   nop,          nop,              nop,            stopping_exit, nop,           nop,              nop,          stopping_timeout, nop, nop,          nop,           stopping_mark_maint, nop, nop),
+    [SVC_PH_MAINTENANCE] = ROW(nop,         go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              maintenance_clear, nop,          nop,           nop,              nop, nop),
 };
 
 /*

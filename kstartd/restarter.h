@@ -71,6 +71,11 @@ enum svc_ev_type {
 	SVC_EV_STOP,          /* stop and stay offline (shutdown, admin) */
 	SVC_EV_STOP_TIMEOUT,  /* the group ignored the stop signal */
 	SVC_EV_CLEAR,         /* operator: leave maintenance / degraded */
+	SVC_EV_RESTART,       /* operator: stop, then start again */
+	SVC_EV_MARK_DEGRADED, /* operator: online -> degraded */
+	SVC_EV_MARK_MAINT,    /* operator: stop and stay in maintenance */
+	SVC_EV_STOPPING,      /* the service said STOPPING=1 (notify) */
+	SVC_EV_MAINPID,       /* the shell found a forking daemon: pid, pgid */
 	SVC_EV__COUNT
 };
 
@@ -78,7 +83,8 @@ typedef struct svc_event {
 	enum svc_ev_type type;
 	int64_t          now_ms;  /* monotonic: backoff, windows, run time */
 	int64_t          wall_ms; /* realtime: what "since" shows */
-	pid_t            pid;     /* SPAWNED, EXIT */
+	pid_t            pid;     /* SPAWNED, EXIT, MAINPID */
+	pid_t            pgid;    /* MAINPID: its process group */
 	int              err;     /* SPAWNED: errno when the spawn failed */
 	int              code;    /* EXIT: CLD_EXITED, CLD_KILLED, CLD_DUMPED */
 	int              status;  /* EXIT: exit status or signal number */
@@ -95,6 +101,7 @@ enum svc_act_type {
 	SVC_ACT_CANCEL_TIMER,
 	SVC_ACT_PERSIST,      /* state.put to kconfigd (batched by the shell) */
 	SVC_ACT_NOTIFY,       /* state changed: log line, milestone, events */
+	SVC_ACT_STOP_METHOD,  /* run the stop method (else: signal the group) */
 	SVC_ACT__COUNT
 };
 
@@ -119,7 +126,9 @@ typedef struct svc_state {
 	bool        hold;      /* exited cleanly, no restart wanted: stay offline */
 	bool        fail_after_stop; /* STOPPING because the start failed */
 	bool        kill_sent;
-	pid_t       pid;       /* main process; also the process group id */
+	pid_t       pid;       /* main process */
+	pid_t       pgid;      /* its process group (the start method's; a
+	                        * forking daemon's may differ); 0: none */
 	enum svc_timer timer;  /* the one armed timer */
 	int64_t     since_wall_ms;
 	int64_t     start_wall_ms; /* last successful spawn */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "kstartd.h"
 
@@ -22,6 +23,8 @@ inst_new(svc_config *cfg)
 	if (!in)
 		return NULL;
 	in->cfg = cfg;
+	in->pidfd = -1;
+	in->notify_fd = -1;
 	svc_state_init(&in->st, k_wall_ms());
 	return in;
 }
@@ -84,6 +87,9 @@ apply_enablement(kstartd *k)
 		if (in->cfg->error && in->st.state == SVC_ST_UNINIT)
 			klog_err("unable to use '%s': %s", in->cfg->fmri,
 			    in->cfg->error);
+		if (in->st.state == SVC_ST_UNINIT && k_adopt(k, i))
+			continue;
+		want = k_enabled(in); /* k_adopt restores -t overrides */
 		if (in->st.state == SVC_ST_UNINIT || in->st.enabled != want)
 			k_feed(k, i, want ? SVC_EV_ENABLE : SVC_EV_DISABLE);
 	}
@@ -133,9 +139,16 @@ k_free(kstartd *k)
 	kgraph_free(k->graph); /* first: it borrows the configs */
 	k->graph = NULL;
 	for (size_t i = 0; i < k->n; i++) {
+		if (k->insts[i]->pidfd >= 0)
+			close(k->insts[i]->pidfd);
+		k_notify_close(k, k->insts[i]);
+		free(k->insts[i]->status_text);
 		svc_config_free(k->insts[i]->cfg);
 		free(k->insts[i]);
 	}
+	cJSON_Delete(k->recovered);
+	cJSON_Delete(k->exits);
+	k->recovered = k->exits = NULL;
 	free(k->insts);
 	free(k->cfgv);
 	k->insts = NULL;
@@ -340,6 +353,12 @@ state_json(const inst *in)
 		kipc_json_add_int64(o, "pid", st->pid);
 	else
 		cJSON_AddNullToObject(o, "pid");
+	/* With pid: a recycled pid is told apart by its start time. */
+	if (st->pgid > 0)
+		kipc_json_add_int64(o, "pgid", st->pgid);
+	if (st->pid > 0 && in->start_ticks)
+		kipc_json_add_int64(o, "start_ticks", (int64_t)in->start_ticks);
+	kipc_json_add_int64(o, "delay_ms", (int64_t)st->delay_ms);
 	add_time(o, "since", st->since_wall_ms);
 	add_time(o, "start_time", st->pid > 0 ? st->start_wall_ms : 0);
 	kipc_json_add_int64(o, "restarts", st->restarts);
@@ -359,35 +378,46 @@ state_json(const inst *in)
 	return o;
 }
 
+/*
+ * Every dirty state in one state.put_many: one round trip and one commit
+ * for any number of instances.  On failure everything stays dirty and is
+ * tried again shortly (kconfigd may be restarting).
+ */
 void
 k_persist(kstartd *k)
 {
-	const char *method = kproto_method_by_id(KM_STATE_PUT)->name;
+	const char *method = kproto_method_by_id(KM_STATE_PUT_MANY)->name;
+	cJSON      *params, *states, *res = NULL;
+	char       *err = NULL;
+	size_t      n = 0;
+	int         rv;
 
 	k->persist_after = 0;
-	for (size_t i = 0; i < k->n; i++) {
-		inst  *in = k->insts[i];
-		cJSON *params, *res = NULL;
-		char  *err = NULL;
-		int    rv;
-
-		if (!in->dirty)
-			continue;
-		if (!(params = cJSON_CreateObject()))
-			return;
-		cJSON_AddStringToObject(params, "fmri", in->cfg->fmri);
-		cJSON_AddItemToObject(params, "state", state_json(in));
-		rv = kipc_call(k->configd, method, params, &res, &err);
-		cJSON_Delete(res);
-		if (rv != KE_OK) {
-			/* kconfigd may be restarting: keep the rest dirty and
-			 * try again shortly rather than stall the loop. */
-			klog_warn("unable to persist '%s': %s", in->cfg->fmri,
-			    err ? err : kproto_err_name(rv));
-			free(err);
-			k->persist_after = k_now_ms() + KSTARTD_PERSIST_RETRY_MS;
-			return;
-		}
-		in->dirty = false;
+	if (!(params = cJSON_CreateObject()) ||
+	    !(states = cJSON_AddObjectToObject(params, "states"))) {
+		cJSON_Delete(params);
+		return;
 	}
+	for (size_t i = 0; i < k->n; i++) {
+		if (!k->insts[i]->dirty)
+			continue;
+		cJSON_AddItemToObject(states, k->insts[i]->cfg->fmri,
+		    state_json(k->insts[i]));
+		n++;
+	}
+	if (n == 0) {
+		cJSON_Delete(params);
+		return;
+	}
+	rv = kipc_call(k->configd, method, params, &res, &err);
+	cJSON_Delete(res);
+	if (rv != KE_OK) {
+		klog_warn("unable to persist %zu states: %s", n,
+		    err ? err : kproto_err_name(rv));
+		free(err);
+		k->persist_after = k_now_ms() + KSTARTD_PERSIST_RETRY_MS;
+		return;
+	}
+	for (size_t i = 0; i < k->n; i++)
+		k->insts[i]->dirty = false;
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,9 +36,10 @@
 #endif
 
 /* The child's steps, named in the parent's error message. */
-enum step { ST_SETSID, ST_SIGNALS, ST_FDS, ST_UMASK_CHDIR, ST_IDS, ST_EXEC };
+enum step { ST_SETSID, ST_SIGNALS, ST_FDS, ST_UMASK_CHDIR, ST_IDS, ST_LIMITS,
+	ST_EXEC };
 static const char *const step_names[] = {"setsid", "reset signals",
-    "set up descriptors", "chdir", "set user", "exec"};
+    "set up descriptors", "chdir", "set user", "set limits", "exec"};
 
 typedef struct child_report {
 	int step;
@@ -46,6 +48,7 @@ typedef struct child_report {
 
 /* Everything the child needs, prepared by the parent. */
 typedef struct plan {
+	const svc_config *cfg;
 	const char *path; /* resolved executable */
 	char      **argv;
 	char      **envp;
@@ -132,6 +135,54 @@ open_log(const kipc_paths *p, const svc_config *cfg)
 	return fd;
 }
 
+/* The rotation size: SYSTEMK_LOG_MAX_BYTES, else KSTARTD_LOG_MAX_BYTES. */
+static uint64_t
+log_max(void)
+{
+	static uint64_t max;
+	const char     *e;
+
+	if (max)
+		return max;
+	e = getenv("SYSTEMK_LOG_MAX_BYTES");
+	max = e && strtoull(e, NULL, 10) >= 1024 ? strtoull(e, NULL, 10)
+	                                          : KSTARTD_LOG_MAX_BYTES;
+	return max;
+}
+
+/*
+ * Size-based rotation, copy then truncate: the service holds the log open
+ * (O_APPEND, no pipe through kstartd), so the file must stay the same
+ * inode; after the truncation its appends land at the new end.  One older
+ * generation is kept as NAME:INSTANCE.log.1.  Lines written between the
+ * copy and the truncation are lost: the price of no pipe.
+ */
+void
+svc_log_rotate(const kipc_paths *p, const svc_config *cfg)
+{
+	char        path[600], old[610], buf[65536];
+	struct stat st;
+	int         in, out;
+	ssize_t     n;
+
+	if (cfg->log == SVC_LOG_CONSOLE ||
+	    spawn_log_path(p, cfg, path, sizeof path) != 0 ||
+	    stat(path, &st) != 0 || (uint64_t)st.st_size < log_max())
+		return;
+	snprintf(old, sizeof old, "%s.1", path);
+	if ((in = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return;
+	out = open(old, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	if (out >= 0)
+		close(out);
+	if (out < 0 || ftruncate(in, 0) != 0)
+		klog_warn("unable to rotate '%s': %s", path, strerror(errno));
+	close(in);
+}
+
 void
 svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
 {
@@ -146,6 +197,7 @@ svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
 	va_end(ap);
 	n = (int)strnlen(line, sizeof line - 2);
 	line[n++] = '\n';
+	svc_log_rotate(p, cfg);
 	fd = open_log(p, cfg);
 	/* One write per line: the service writes to the same file. */
 	(void)!write(fd >= 0 ? fd : STDERR_FILENO, line, (size_t)n);
@@ -155,21 +207,44 @@ svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
 
 /* ---- preparing ------------------------------------------------------------ */
 
-/* envp: exactly the configured environment plus SYSTEMK_FMRI, _METHOD. */
-static char **
-build_envp(const svc_config *cfg, const char *method)
+/* Does extra (NULL-terminated "K=V") set the variable of kv? */
+static bool
+env_overridden(char **extra, const char *kv)
 {
-	char **envp = calloc(cfg->nenv + 3, sizeof *envp);
+	size_t n = strcspn(kv, "=");
+
+	for (char **e = extra; e && *e; e++)
+		if (strncmp(*e, kv, n) == 0 && (*e)[n] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * envp: exactly the configured environment plus SYSTEMK_FMRI, _METHOD and
+ * extra (MAINPID, NOTIFY_SOCKET: borrowed, not freed by free_envp).
+ */
+static char **
+build_envp(const svc_config *cfg, const char *method, char **extra)
+{
+	size_t next = 0;
+	char **envp;
 	size_t n = 0;
 
-	if (!envp)
+	while (extra && extra[next])
+		next++;
+	if (!(envp = calloc(cfg->nenv + next + 3, sizeof *envp)))
 		return NULL;
 	for (size_t i = 0; i < cfg->nenv; i++)
-		if (strncmp(cfg->env[i], "SYSTEMK_", 8) != 0)
+		if (strncmp(cfg->env[i], "SYSTEMK_", 8) != 0 &&
+		    !env_overridden(extra, cfg->env[i]))
 			envp[n++] = cfg->env[i];
+	for (size_t i = 0; i < next; i++)
+		envp[n++] = extra[i];
 	if (asprintf(&envp[n++], "SYSTEMK_FMRI=%s", cfg->fmri) < 0 ||
 	    asprintf(&envp[n++], "SYSTEMK_METHOD=%s", method) < 0) {
 		envp[--n] = NULL;
+		if (n > 0 && strncmp(envp[n - 1], "SYSTEMK_FMRI=", 13) == 0)
+			free(envp[n - 1]);
 		free(envp);
 		return NULL;
 	}
@@ -177,7 +252,7 @@ build_envp(const svc_config *cfg, const char *method)
 }
 
 static void
-free_envp(const svc_config *cfg, char **envp)
+free_envp(const svc_config *cfg, char **envp, char **extra)
 {
 	if (!envp)
 		return;
@@ -186,6 +261,8 @@ free_envp(const svc_config *cfg, char **envp)
 
 		for (size_t i = 0; i < cfg->nenv; i++)
 			ours &= *e != cfg->env[i];
+		for (char **x = extra; x && *x; x++)
+			ours &= *e != *x;
 		if (ours)
 			free(*e);
 	}
@@ -334,6 +411,15 @@ run_child(const plan *pl)
 		umask((mode_t)pl->umask);
 	if (pl->cwd && chdir(pl->cwd) != 0)
 		child_fail(pl->report_fd, ST_UMASK_CHDIR);
+	for (size_t i = 0; i < pl->cfg->nlimits; i++) {
+		uint64_t      v = pl->cfg->limits[i].value;
+		struct rlimit rl;
+
+		rl.rlim_cur = rl.rlim_max =
+		    v == UINT64_MAX ? RLIM_INFINITY : (rlim_t)v;
+		if (setrlimit(pl->cfg->limits[i].resource, &rl) != 0)
+			child_fail(pl->report_fd, ST_LIMITS);
+	}
 	if (set_ids(pl) != 0)
 		child_fail(pl->report_fd, ST_IDS);
 	execve(pl->path, pl->argv, pl->envp);
@@ -390,10 +476,11 @@ fork_plan(plan *pl, int *err, char *why, size_t whylen)
 
 pid_t
 spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
-             const char *method, int *err, char *why, size_t whylen)
+             const char *method, char **extra_env, int *err, char *why,
+             size_t whylen)
 {
 	char  path[PATH_MAX];
-	plan  pl = {.argv = argv, .in_fd = -1, .out_fd = -1,
+	plan  pl = {.cfg = cfg, .argv = argv, .in_fd = -1, .out_fd = -1,
 	            .cwd = cfg->working_directory, .umask = cfg->umask};
 	pid_t pid = -1;
 
@@ -406,7 +493,7 @@ spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
 	pl.path = path;
 	if ((*err = resolve_ids(cfg, &pl, why, whylen)) != 0)
 		goto out;
-	if (!(pl.envp = build_envp(cfg, method))) {
+	if (!(pl.envp = build_envp(cfg, method, extra_env))) {
 		*err = ENOMEM;
 		snprintf(why, whylen, "out of memory");
 		goto out;
@@ -424,7 +511,7 @@ out:
 		close(pl.in_fd);
 	if (pl.out_fd >= 0)
 		close(pl.out_fd);
-	free_envp(cfg, pl.envp);
+	free_envp(cfg, pl.envp, extra_env);
 	free(pl.groups);
 	return pid;
 }

@@ -46,6 +46,15 @@
 #define KPROTO_SOCK_EVENTS  "events.sock"
 #define KPROTO_SOCK_KINIT   "kinit.sock"
 
+/*
+ * Written by kinit in SYSTEMK_RUN_DIR when shutdown begins, before it
+ * signals kstartd (and removed at kinit's start and exit): the end of the
+ * grace budget as one decimal line, milliseconds since the epoch
+ * (CLOCK_REALTIME).  kstartd cuts every stop timeout to what is left;
+ * at that time kinit SIGKILLs everything anyway.
+ */
+#define KPROTO_FILE_SHUTDOWN_DEADLINE "shutdown-deadline"
+
 /* Daemons, for the method table. */
 enum kproto_daemon { KD_CONFIGD = 1, KD_STARTD = 2, KD_KINIT = 4, KD_ALL = 7 };
 
@@ -73,16 +82,82 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
  * repo.set_enabled fmri, enabled -> {} (admin layer general/enabled, also running)
  * repo.refresh     fmri -> {"refreshed": [FMRI...]} previous := running,
  *                  running := editing view (svc:/NAME: every instance).
+ * repo.get         also takes snapshot? (a snapshot by name) and answers
+ *                  "generations": {PG: G} of the level the fmri names
+ *                  (svc:/NAME: the service's groups; else the instance's).
+ * repo.export      also include_secrets? (privileged peers only: denied
+ *                  otherwise).
+ * repo.commit      fmri, ops, generations? -> {"fmri", "generation",
+ *                  "generations": {PG: G}}.  One all-or-nothing transaction
+ *                  of admin-layer edits at the fmri's level, over any number
+ *                  of groups.  ops: [{"op": "set", "pg", "prop", "type"?,
+ *                  "values": [...], "secret"?} | {"op": "delprop", "pg",
+ *                  "prop"?} | {"op": "delcust", "pg"?, "prop"?}], at most
+ *                  1024.  set without type keeps the existing property's
+ *                  type (invalid if there is none); booleans also as
+ *                  "true"/"false", int64 beyond 2^53 as strings.  delprop
+ *                  masks a property or group of the layers below (not_found
+ *                  if absent); delcust removes admin customisations.
+ *                  generations {PG: G} as read by repo.get: conflict if any
+ *                  moved.  Durable on reply; invisible to repo.running until
+ *                  repo.refresh.
+ * repo.snapshot_take fmri, name -> {"fmri", "snapshot"}: the editing view
+ *                  as snapshot NAME; name "start" copies the running
+ *                  snapshot (kstartd calls it when an instance comes
+ *                  online).  initial, last-import, running, previous are
+ *                  refused (invalid).
+ * repo.snapshot_list fmri -> {"fmri", "snapshots": [NAME...]}
+ * repo.revert      fmri, snapshot -> {"fmri", "generation"}: editing view
+ *                  := the snapshot (admin layer); no refresh.
+ * repo.backup      -> {"path", "bytes"}: compacted copy into
+ *                  STATE_DIR/backups/, newest 5 kept.
+ * repo.check       -> {"clean": bool, "keys": N, "problems": [{"key",
+ *                  "problem"}...]}: every key walked, every value parsed.
+ *
+ * Events (nng pub0 on events.sock, one JSON object per message, never a
+ * property value): {"event": "repo.changed", "fmri": "svc:/NAME",
+ * "generation": G} after every committed change of a service, and
+ * {"event": "repo.refreshed", "fmri": "svc:/NAME:INST", "generation": G}.
  *
  * state.put        fmri, state: object -> {} (volatile namespace)
  * state.get        fmri -> {"state": {...}} or not_found
  * state.list       -> {"states": {FMRI: {...}}}
+ * state.put_many   states: object FMRI -> state -> {"count": N}: many
+ *                  state.puts in one transaction (kstartd's batched writes).
  *
  * svc.list         all? -> {"instances": [status...]}
  * svc.status       fmri -> status object (DESIGN section 7)
- * svc.enable       fmri, temporary? -> {}
+ * svc.enable       fmri, temporary?, recursive? -> {"enabled": [FMRI...]}
+ *                  recursive: also every instance it depends on (not
+ *                  exclude_all), transitively.
  * svc.disable      fmri, temporary? -> {}
  * svc.reload       -> {} re-read the running snapshots from kconfigd
+ * svc.restart      fmri -> {} stop, then start again (restart_on=restart
+ *                  dependents follow); not_found, or conflict if not running.
+ * svc.refresh      fmri -> {"refreshed": [FMRI...]}: repo.refresh, re-read the
+ *                  running snapshots, run the refresh method of an online
+ *                  instance, restart dependents with restart_on=refresh.
+ * svc.clear        fmri -> {} maintenance -> offline (then start), or
+ *                  degraded -> online.
+ * svc.mark         fmri, state ("degraded"|"maintenance") -> {}
+ * svc.deps         fmri -> {"fmri", "dependencies": [{"name", "grouping",
+ *                  "restart_on", "satisfied", "services": [{"fmri", "state",
+ *                  "next_state"}]}]}  (state null: no such instance)
+ * svc.dependents   fmri -> {"fmri", "dependents": [{"fmri", "group",
+ *                  "grouping", "restart_on", "state", "next_state"}]}
+ * svc.explain      fmri? -> {"instances": [{"fmri", "state", "next_state",
+ *                  "reason", "cause": null|{"fmri", "state", "reason"},
+ *                  "path": [FMRI...], "blocks": [FMRI...]}]}: why enabled
+ *                  instances are not online (all of them, or fmri only).
+ * svc.wait         fmri, state? ("online"), timeout_ms? (20000, at most
+ *                  60000) -> deferred until settled: {"fmri", "state",
+ *                  "next_state", "outcome": "reached"|"cannot"|
+ *                  "deps_cannot"|"timeout", "reason"}.  fmri "default" (or
+ *                  milestone/default) is the default milestone.
+ * svc.changes      since?, timeout_ms? -> deferred until a state change
+ *                  after generation since: {"generation": N, "lost": bool,
+ *                  "changes": [{"seq", "fmri", "from", "to", "next_state",
+ *                  "time", "reason"}]}  (kctl watch long-polls it)
  *
  * kinit.startd_status  -> {"pid": N|null, "running": bool, "restarts": N}
  * kinit.startd_restart -> {"pid": N}
@@ -97,24 +172,49 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
 	X(REPO_VALIDATE, "repo.validate", 1, KD_CONFIGD, KA_READ,                \
 	    "manifests:array files:array?")                                      \
 	X(REPO_GET, "repo.get", 1, KD_CONFIGD, KA_READ,                          \
-	    "fmri:string pg:string? prop:string? running:bool?")                 \
+	    "fmri:string pg:string? prop:string? running:bool? snapshot:string?") \
 	X(REPO_LIST, "repo.list", 1, KD_CONFIGD, KA_READ, "")                    \
 	X(REPO_RUNNING, "repo.running", 1, KD_CONFIGD, KA_READ, "")              \
-	X(REPO_EXPORT, "repo.export", 1, KD_CONFIGD, KA_READ, "service:string?") \
+	X(REPO_EXPORT, "repo.export", 1, KD_CONFIGD, KA_READ,                    \
+	    "service:string? include_secrets:bool?")                             \
 	X(REPO_SET_ENABLED, "repo.set_enabled", 1, KD_CONFIGD, KA_WRITE,         \
 	    "fmri:string enabled:bool")                                          \
 	X(REPO_REFRESH, "repo.refresh", 1, KD_CONFIGD, KA_WRITE, "fmri:string")  \
+	X(REPO_COMMIT, "repo.commit", 1, KD_CONFIGD, KA_WRITE,                   \
+	    "fmri:string ops:array generations:object?")                         \
+	X(REPO_SNAPSHOT_TAKE, "repo.snapshot_take", 1, KD_CONFIGD, KA_WRITE,     \
+	    "fmri:string name:string")                                           \
+	X(REPO_SNAPSHOT_LIST, "repo.snapshot_list", 1, KD_CONFIGD, KA_READ,      \
+	    "fmri:string")                                                       \
+	X(REPO_REVERT, "repo.revert", 1, KD_CONFIGD, KA_WRITE,                   \
+	    "fmri:string snapshot:string")                                       \
+	X(REPO_BACKUP, "repo.backup", 1, KD_CONFIGD, KA_WRITE, "")               \
+	X(REPO_CHECK, "repo.check", 1, KD_CONFIGD, KA_READ, "")                  \
 	X(STATE_PUT, "state.put", 1, KD_CONFIGD, KA_WRITE,                       \
 	    "fmri:string state:object")                                          \
 	X(STATE_GET, "state.get", 1, KD_CONFIGD, KA_READ, "fmri:string")         \
 	X(STATE_LIST, "state.list", 1, KD_CONFIGD, KA_READ, "")                  \
+	X(STATE_PUT_MANY, "state.put_many", 1, KD_CONFIGD, KA_WRITE,             \
+	    "states:object")                                                     \
 	X(SVC_LIST, "svc.list", 1, KD_STARTD, KA_READ, "all:bool?")              \
 	X(SVC_STATUS, "svc.status", 1, KD_STARTD, KA_READ, "fmri:string")        \
 	X(SVC_ENABLE, "svc.enable", 1, KD_STARTD, KA_WRITE,                      \
-	    "fmri:string temporary:bool?")                                       \
+	    "fmri:string temporary:bool? recursive:bool?")                       \
 	X(SVC_DISABLE, "svc.disable", 1, KD_STARTD, KA_WRITE,                    \
 	    "fmri:string temporary:bool?")                                       \
 	X(SVC_RELOAD, "svc.reload", 1, KD_STARTD, KA_WRITE, "")                  \
+	X(SVC_RESTART, "svc.restart", 1, KD_STARTD, KA_WRITE, "fmri:string")     \
+	X(SVC_REFRESH, "svc.refresh", 1, KD_STARTD, KA_WRITE, "fmri:string")     \
+	X(SVC_CLEAR, "svc.clear", 1, KD_STARTD, KA_WRITE, "fmri:string")         \
+	X(SVC_MARK, "svc.mark", 1, KD_STARTD, KA_WRITE,                          \
+	    "fmri:string state:string")                                          \
+	X(SVC_DEPS, "svc.deps", 1, KD_STARTD, KA_READ, "fmri:string")            \
+	X(SVC_DEPENDENTS, "svc.dependents", 1, KD_STARTD, KA_READ, "fmri:string") \
+	X(SVC_EXPLAIN, "svc.explain", 1, KD_STARTD, KA_READ, "fmri:string?")     \
+	X(SVC_WAIT, "svc.wait", 1, KD_STARTD, KA_READ,                           \
+	    "fmri:string state:string? timeout_ms:int?")                         \
+	X(SVC_CHANGES, "svc.changes", 1, KD_STARTD, KA_READ,                     \
+	    "since:int? timeout_ms:int?")                                        \
 	X(KINIT_STARTD_STATUS, "kinit.startd_status", 1, KD_KINIT, KA_WRITE, "") \
 	X(KINIT_STARTD_RESTART, "kinit.startd_restart", 1, KD_KINIT, KA_WRITE,   \
 	    "")                                                                  \

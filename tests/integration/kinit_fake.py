@@ -11,7 +11,8 @@ ROLE startd: logs its argv, fetches kinit.exits into $FAKE_DIR/exits.N.json,
 starts one "service" (sleep 1000, own session; pid in $FAKE_DIR/svc.pid,
 kept when that process is still alive: re-adoption), writes readiness, calls
 kinit.milestone default $FAKE_MILESTONE (online), and on SIGTERM stops the
-service, appends "stopped" to its log and exits 0.
+service, logs the shutdown deadline kinit published ("deadline MS now MS"),
+appends "stopped" to its log and exits 0.
 """
 import json
 import os
@@ -98,6 +99,14 @@ while not stop:
     time.sleep(0.05)
 
 if role == "startd":
+    # The budget kinit published before signalling us (proto.h,
+    # KPROTO_FILE_SHUTDOWN_DEADLINE), next to the time we read it.
+    try:
+        with open(os.path.join(flag("--run-dir"), "shutdown-deadline")) as f:
+            note("deadline %s now %d" % (f.read().strip(),
+                                         int(time.time() * 1000)))
+    except OSError as e:
+        note("deadline none (%s)" % e.strerror)
     try:
         os.kill(svc_pid, signal.SIGTERM)
     except OSError:

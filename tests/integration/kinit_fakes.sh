@@ -119,6 +119,15 @@ for p in "$C2" "$S2" "$SVC"; do gone "$p" || fail "pid $p survived kinit"; done
 tail -n 1 "$FAKE_DIR/startd.log" | grep -q stopped || fail "kstartd not stopped by SIGTERM"
 [ ! -e "$SOCK" ] || fail "kinit.sock left behind"
 ok "SIGTERM: kstartd, then kconfigd stopped; exit 0; socket removed"
+# The budget's end was published before kstartd got SIGTERM (SYSTEMK_GRACE_S
+# is 3 here: the deadline lies ahead, at most 3 s after kstartd read it),
+# and removed when kinit exited.
+read -r _ dl _ now < <(grep '^deadline' "$FAKE_DIR/startd.log" | tail -n 1)
+[ -n "${dl:-}" ] && [ "$dl" != none ] || fail "no shutdown-deadline for kstartd"
+[ "$dl" -gt "$now" ] && [ "$dl" -le $((now + 3000)) ] ||
+    fail "shutdown-deadline $dl is not within the 3 s budget after $now"
+[ ! -e "$SYSTEMK_RUN_DIR/shutdown-deadline" ] || fail "shutdown-deadline left behind"
+ok "shutdown-deadline published before kstartd's SIGTERM, removed at exit"
 
 # ---- --startd-restart=auto -----------------------------------------------------------
 start_kinit --startd-restart=auto

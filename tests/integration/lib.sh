@@ -73,3 +73,16 @@ pid_of() {
         jq -r --arg f "svc:/$1:default" '.[] | select(.fmri == $f) | .pid // empty'
 }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
+
+# ---- added for issue 4 (restarter verbs) ----------------------------------
+# kill_marked MARK: SIGKILL the process group of every process whose command
+# line holds MARK (services lead their own groups).  Only what a test started
+# carries its marker.
+kill_marked() {
+    local p
+    for p in $(pgrep -f "$1" 2>/dev/null || true); do
+        kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+    done
+}
+# kctl_rc CMD...: the exit code of kctl CMD (output discarded).
+kctl_rc() { local rc=0; "$BIN/kctl" "$@" >/dev/null 2>&1 || rc=$?; echo "$rc"; }

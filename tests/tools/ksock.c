@@ -8,6 +8,9 @@
  *   ksock call PATH METHOD JSON any method over nng; prints the reply
  *   ksock unix PATH METHOD JSON any method over an AF_UNIX seqpacket socket
  *   ksock unixjunk PATH         send junk and a truncated envelope to seqpacket
+ *   ksock sub PATH N MS         subscribe to an events socket; print N messages
+ *                               (exit 1 if fewer arrive within MS each);
+ *                               "subscribed" on stderr once dialled
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
 
 #include "kipc.h"
 
@@ -64,6 +70,38 @@ nng_call(const char *path, const char *method, const char *params)
 	return print_result(rv, res, msg);
 }
 
+static int
+sub_events(const char *path, int n, int ms)
+{
+	nng_socket s;
+	char       url[600];
+
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if (nng_sub0_open(&s) != 0 ||
+	    nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
+	    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms) != 0 ||
+	    nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, KPROTO_MAX_MSG) != 0 ||
+	    nng_dial(s, url, NULL, 0) != 0) {
+		fprintf(stderr, "ksock: cannot subscribe to %s\n", path);
+		return 5;
+	}
+	fprintf(stderr, "subscribed\n");
+	for (int i = 0; i < n; i++) {
+		char  *buf;
+		size_t len;
+
+		if (nng_recv(s, &buf, &len, NNG_FLAG_ALLOC) != 0) {
+			nng_close(s);
+			return 1;
+		}
+		printf("%.*s\n", (int)len, buf);
+		fflush(stdout);
+		nng_free(buf, len);
+	}
+	nng_close(s);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -94,6 +132,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "hello") == 0)
 		return nng_call(argv[2], "sys.hello", NULL);
+	if (strcmp(argv[1], "sub") == 0 && argc >= 5)
+		return sub_events(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(argv[1], "call") == 0 && argc >= 4)
 		return nng_call(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
 	if (strcmp(argv[1], "unix") == 0 && argc >= 4) {

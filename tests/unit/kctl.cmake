@@ -8,3 +8,5 @@ systemk_test(test_kctl_output SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kctl_output
              LIBS kctl_core)
 systemk_test(test_kctl_run SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kctl_run.c
              LIBS kctl_core)
+systemk_test(test_kctl_unit SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/kctl_unit.c
+             LIBS kctl_core)

@@ -3,6 +3,8 @@
  * defaults, the property forms kconfigd sends, FMRIs, ${VAR} substitution.
  */
 #include <check.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +234,36 @@ START_TEST(test_signals)
 }
 END_TEST
 
+/* context/limit_NAME and general/pidfile (issue 4). */
+START_TEST(test_limits_pidfile)
+{
+	svc_config *cfg = mkcfg(
+	    "{\"general\": {\"pidfile\": {\"type\": \"string\", "
+	    "\"values\": [\"/run/x.pid\"]}},"
+	    " \"context\": {\"limit_nofile\": {\"type\": \"count\", "
+	    "\"values\": [4096]}, \"limit_core\": {\"type\": \"count\", "
+	    "\"values\": [\"18446744073709551615\"]}}}");
+
+	ck_assert_ptr_null(cfg->error);
+	ck_assert_str_eq(cfg->pidfile, "/run/x.pid");
+	ck_assert_uint_eq(cfg->nlimits, 2);
+	for (size_t i = 0; i < cfg->nlimits; i++) {
+		if (cfg->limits[i].resource == RLIMIT_NOFILE)
+			ck_assert_uint_eq(cfg->limits[i].value, 4096);
+		else if (cfg->limits[i].resource == RLIMIT_CORE)
+			ck_assert_uint_eq(cfg->limits[i].value, UINT64_MAX);
+		else
+			ck_abort_msg("unexpected resource");
+	}
+	svc_config_free(cfg);
+	cfg = mkcfg("{\"context\": {\"limit_nofile\": {\"type\": "
+	    "\"count\", \"values\": [-1]}}}");
+	ck_assert_ptr_nonnull(cfg->error);
+	ck_assert_uint_eq(cfg->nlimits, 0);
+	svc_config_free(cfg);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -246,6 +278,7 @@ suite(void)
 	tcase_add_test(t, test_subst);
 	tcase_add_test(t, test_method_argv);
 	tcase_add_test(t, test_signals);
+	tcase_add_test(t, test_limits_pidfile);
 	suite_add_tcase(s, t);
 	return s;
 }

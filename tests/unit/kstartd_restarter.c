@@ -122,7 +122,7 @@ reach_phase(const svc_config *cfg, svc_state *st, enum svc_phase ph)
 			break;
 		feed(cfg, st, SVC_EV_READY);
 		if (ph == SVC_PH_DEGRADED)
-			st->state = SVC_ST_DEGRADED; /* `kctl mark` is issue 4 */
+			feed(cfg, st, SVC_EV_MARK_DEGRADED);
 		if (ph == SVC_PH_STOPPING)
 			feed(cfg, st, SVC_EV_DISABLE);
 		break;
@@ -159,6 +159,11 @@ static const cell cells[] = {
     {P(UNINIT), E(STOP), P(UNINIT), ""},
     {P(UNINIT), E(STOP_TIMEOUT), P(UNINIT), ""},
     {P(UNINIT), E(CLEAR), P(UNINIT), ""},
+    {P(UNINIT), E(RESTART), P(UNINIT), ""},
+    {P(UNINIT), E(MARK_DEGRADED), P(UNINIT), ""},
+    {P(UNINIT), E(MARK_MAINT), P(UNINIT), ""},
+    {P(UNINIT), E(STOPPING), P(UNINIT), ""},
+    {P(UNINIT), E(MAINPID), P(UNINIT), ""},
 
     {P(DISABLED), E(ENABLE), P(OFFLINE), "notify persist"},
     {P(DISABLED), E(DISABLE), P(DISABLED), ""},
@@ -172,6 +177,11 @@ static const cell cells[] = {
     {P(DISABLED), E(STOP), P(DISABLED), ""},
     {P(DISABLED), E(STOP_TIMEOUT), P(DISABLED), ""},
     {P(DISABLED), E(CLEAR), P(DISABLED), ""},
+    {P(DISABLED), E(RESTART), P(DISABLED), ""},
+    {P(DISABLED), E(MARK_DEGRADED), P(DISABLED), ""},
+    {P(DISABLED), E(MARK_MAINT), P(DISABLED), ""},
+    {P(DISABLED), E(STOPPING), P(DISABLED), ""},
+    {P(DISABLED), E(MAINPID), P(DISABLED), ""},
 
     {P(OFFLINE), E(ENABLE), P(OFFLINE), ""},
     {P(OFFLINE), E(DISABLE), P(DISABLED), "notify persist"},
@@ -185,6 +195,11 @@ static const cell cells[] = {
     {P(OFFLINE), E(STOP), P(OFFLINE), ""},
     {P(OFFLINE), E(STOP_TIMEOUT), P(OFFLINE), ""},
     {P(OFFLINE), E(CLEAR), P(OFFLINE), ""},
+    {P(OFFLINE), E(RESTART), P(OFFLINE), ""},
+    {P(OFFLINE), E(MARK_DEGRADED), P(OFFLINE), ""},
+    {P(OFFLINE), E(MARK_MAINT), P(MAINTENANCE), "notify persist"},
+    {P(OFFLINE), E(STOPPING), P(OFFLINE), ""},
+    {P(OFFLINE), E(MAINPID), P(OFFLINE), ""},
 
     {P(STARTING), E(ENABLE), P(STARTING), ""},
     {P(STARTING), E(DISABLE), P(STOPPING), STOP_ACTS},
@@ -199,6 +214,11 @@ static const cell cells[] = {
     {P(STARTING), E(STOP), P(STOPPING), STOP_ACTS},
     {P(STARTING), E(STOP_TIMEOUT), P(STARTING), ""},
     {P(STARTING), E(CLEAR), P(STARTING), ""},
+    {P(STARTING), E(RESTART), P(STOPPING), "signal_group signal_group arm_timer notify persist"},
+    {P(STARTING), E(MARK_DEGRADED), P(STARTING), ""},
+    {P(STARTING), E(MARK_MAINT), P(STOPPING), "signal_group signal_group arm_timer notify persist"},
+    {P(STARTING), E(STOPPING), P(STARTING), ""},
+    {P(STARTING), E(MAINPID), P(STARTING), ""},
 
     {P(ONLINE), E(ENABLE), P(ONLINE), ""},
     {P(ONLINE), E(DISABLE), P(STOPPING), STOP_ACTS},
@@ -212,6 +232,11 @@ static const cell cells[] = {
     {P(ONLINE), E(STOP), P(STOPPING), STOP_ACTS},
     {P(ONLINE), E(STOP_TIMEOUT), P(ONLINE), ""},
     {P(ONLINE), E(CLEAR), P(ONLINE), ""},
+    {P(ONLINE), E(RESTART), P(STOPPING), "signal_group signal_group arm_timer notify persist"},
+    {P(ONLINE), E(MARK_DEGRADED), P(DEGRADED), "notify persist"},
+    {P(ONLINE), E(MARK_MAINT), P(STOPPING), "signal_group signal_group arm_timer notify persist"},
+    {P(ONLINE), E(STOPPING), P(ONLINE), ""},
+    {P(ONLINE), E(MAINPID), P(ONLINE), "persist"},
 
     {P(DEGRADED), E(ENABLE), P(DEGRADED), ""},
     {P(DEGRADED), E(DISABLE), P(STOPPING), STOP_ACTS},
@@ -225,6 +250,11 @@ static const cell cells[] = {
     {P(DEGRADED), E(STOP), P(STOPPING), STOP_ACTS},
     {P(DEGRADED), E(STOP_TIMEOUT), P(DEGRADED), ""},
     {P(DEGRADED), E(CLEAR), P(ONLINE), "notify persist"},
+    {P(DEGRADED), E(RESTART), P(STOPPING), "signal_group signal_group arm_timer notify persist"},
+    {P(DEGRADED), E(MARK_DEGRADED), P(DEGRADED), ""},
+    {P(DEGRADED), E(MARK_MAINT), P(STOPPING), "signal_group signal_group arm_timer notify persist"},
+    {P(DEGRADED), E(STOPPING), P(DEGRADED), ""},
+    {P(DEGRADED), E(MAINPID), P(DEGRADED), "persist"},
 
     {P(STOPPING), E(ENABLE), P(STOPPING), "notify persist"},
     {P(STOPPING), E(DISABLE), P(STOPPING), ""},
@@ -238,6 +268,11 @@ static const cell cells[] = {
     {P(STOPPING), E(STOP), P(STOPPING), ""},
     {P(STOPPING), E(STOP_TIMEOUT), P(STOPPING), "kill_group"},
     {P(STOPPING), E(CLEAR), P(STOPPING), ""},
+    {P(STOPPING), E(RESTART), P(STOPPING), ""},
+    {P(STOPPING), E(MARK_DEGRADED), P(STOPPING), ""},
+    {P(STOPPING), E(MARK_MAINT), P(STOPPING), "notify persist"},
+    {P(STOPPING), E(STOPPING), P(STOPPING), ""},
+    {P(STOPPING), E(MAINPID), P(STOPPING), ""},
 
     {P(MAINTENANCE), E(ENABLE), P(MAINTENANCE), ""},
     {P(MAINTENANCE), E(DISABLE), P(DISABLED), "notify persist"},
@@ -251,6 +286,11 @@ static const cell cells[] = {
     {P(MAINTENANCE), E(STOP), P(MAINTENANCE), ""},
     {P(MAINTENANCE), E(STOP_TIMEOUT), P(MAINTENANCE), ""},
     {P(MAINTENANCE), E(CLEAR), P(OFFLINE), "notify persist"},
+    {P(MAINTENANCE), E(RESTART), P(MAINTENANCE), ""},
+    {P(MAINTENANCE), E(MARK_DEGRADED), P(MAINTENANCE), ""},
+    {P(MAINTENANCE), E(MARK_MAINT), P(MAINTENANCE), ""},
+    {P(MAINTENANCE), E(STOPPING), P(MAINTENANCE), ""},
+    {P(MAINTENANCE), E(MAINPID), P(MAINTENANCE), ""},
 };
 
 #define NCELLS ((int)(sizeof cells / sizeof cells[0]))
@@ -685,6 +725,78 @@ START_TEST(test_names)
 }
 END_TEST
 
+/*
+ * Issue 4: a forking daemon keeps the start method's process group; the
+ * shell's MAINPID names the daemon; stop signals the group; the daemon's
+ * exit kills what is left of the group.
+ */
+START_TEST(test_forking_group)
+{
+	svc_config *cfg = mkcfg(
+	    "{\"general\": {\"model\": {\"type\": \"string\", \"values\": "
+	    "[\"forking\"]}}, \"start\": {\"exec\": {\"type\": \"string\", "
+	    "\"values\": [\"/bin/x\"]}}}");
+	svc_state st;
+	const svc_action *a;
+
+	svc_state_init(&st, 0);
+	feed(cfg, &st, SVC_EV_ENABLE);
+	feed(cfg, &st, SVC_EV_DEPS_SATISFIED);
+	feed_spawned(cfg, &st, PID);
+	ck_assert_int_eq(st.pgid, PID);
+	feed_exit(cfg, &st, PID, CLD_EXITED, 0);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_ONLINE);
+	ck_assert_ptr_null(find_act(SVC_ACT_KILL_GROUP)); /* the daemon lives */
+	ck_assert_int_eq(st.pid, 0);
+	ck_assert_int_eq(st.pgid, PID);
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_MAINPID, .pid = PID + 5,
+	    .pgid = PID + 4});
+	ck_assert_int_eq(st.pid, PID + 5);
+	ck_assert_int_eq(st.pgid, PID + 4);
+	ck_assert_ptr_nonnull(find_act(SVC_ACT_PERSIST));
+	feed(cfg, &st, SVC_EV_DISABLE);
+	ck_assert_ptr_nonnull(a = find_act(SVC_ACT_SIGNAL_GROUP));
+	ck_assert_int_eq(a->pgid, PID + 4);
+	feed_exit(cfg, &st, PID + 5, CLD_KILLED, SIGTERM);
+	ck_assert_ptr_nonnull(a = find_act(SVC_ACT_KILL_GROUP));
+	ck_assert_int_eq(a->pgid, PID + 4);
+	ck_assert_int_eq(st.pgid, 0);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_DISABLED);
+	svc_config_free(cfg);
+}
+END_TEST
+
+/* Issue 4: operator events restart, mark and stop method in sequence. */
+START_TEST(test_operator_events)
+{
+	svc_config *cfg = mkcfg(
+	    "{\"start\": {\"exec\": {\"type\": \"string\", \"values\": "
+	    "[\"/bin/x\"]}}, \"stop\": {\"exec\": {\"type\": \"string\", "
+	    "\"values\": [\"/bin/stop\"]}}}");
+	svc_state st;
+
+	child_online(cfg, &st, PID);
+	feed(cfg, &st, SVC_EV_RESTART);
+	ck_assert_str_eq(acts_str(), "stop_method arm_timer notify persist");
+	feed_exit(cfg, &st, PID, CLD_KILLED, SIGTERM);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_OFFLINE);
+	ck_assert(!st.hold);
+	ck_assert_uint_eq(st.restarts, 0); /* an operator's restart is no failure */
+	feed(cfg, &st, SVC_EV_DEPS_SATISFIED);
+	feed_spawned(cfg, &st, PID + 1);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_ONLINE);
+	feed(cfg, &st, SVC_EV_MARK_MAINT);
+	feed_exit(cfg, &st, PID + 1, CLD_KILLED, SIGTERM);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_MAINTENANCE);
+	ck_assert_str_eq(st.reason, "marked maintenance by an operator");
+	feed(cfg, &st, SVC_EV_DEPS_SATISFIED);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_MAINTENANCE);
+	feed(cfg, &st, SVC_EV_CLEAR);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_OFFLINE);
+	svc_config_free(cfg);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -713,6 +825,8 @@ suite(void)
 	tcase_add_test(t, test_stale_events);
 	tcase_add_test(t, test_since_and_notify);
 	tcase_add_test(t, test_names);
+	tcase_add_test(t, test_forking_group);
+	tcase_add_test(t, test_operator_events);
 	suite_add_tcase(s, t);
 	return s;
 }

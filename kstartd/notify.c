@@ -1,0 +1,193 @@
+/*
+ * notify.c -- the sd_notify protocol for the `notify` model (DESIGN 5).
+ *
+ * Each notify instance gets its own AF_UNIX datagram socket,
+ * RUN_DIR/notify/NAME:INSTANCE, passed to the start method as
+ * NOTIFY_SOCKET.  SO_PASSCRED makes the kernel attach the sender's
+ * credentials to every datagram, so a message counts only when its sender
+ * belongs to the service: its main process or a process in its session.
+ * Understood: READY=1 (online), STATUS=TEXT (shown by status), STOPPING=1,
+ * MAINPID=N (shown, and ${MAINPID} for the refresh and stop methods).
+ * Anything else is ignored, as systemd does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kstartd.h"
+
+/* The socket path of an instance; -1 when it does not fit. */
+static int
+notify_path(const kstartd *k, const inst *in, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/notify/%s:%s", k->paths.run_dir,
+	    in->cfg->service, in->cfg->instance);
+
+	if (n < 0 || (size_t)n >= len ||
+	    (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -1;
+	for (char *c = buf + strlen(k->paths.run_dir) + 8; *c; c++)
+		if (*c == '/')
+			*c = '-';
+	return 0;
+}
+
+static int
+open_notify(const kstartd *k, inst *in, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char               dir[600];
+	int                one = 1, fd;
+
+	snprintf(dir, sizeof dir, "%s/notify", k->paths.run_dir);
+	if (kipc_mkdirs(dir, 0755) != 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	/* A service that runs as another user must be able to send. */
+	(void)chmod(path, 0666);
+	in->notify_fd = fd;
+	return 0;
+}
+
+char **
+k_start_env(kstartd *k, inst *in)
+{
+	static char  env[700];
+	static char *extra[] = {env, NULL};
+	char         path[600];
+
+	if (in->cfg->model != SVC_MODEL_NOTIFY)
+		return NULL;
+	if (notify_path(k, in, path, sizeof path) != 0) {
+		klog_err("unable to create the notify socket of '%s': path too "
+		    "long", in->cfg->fmri);
+		return NULL;
+	}
+	if (in->notify_fd < 0 && open_notify(k, in, path) != 0) {
+		klog_err("unable to create '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	in->mainpid = 0;
+	snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", path);
+	return extra;
+}
+
+/* Does pid belong to the service whose main process (and session) is main? */
+static bool
+belongs(pid_t pid, pid_t main)
+{
+	pid_t sid;
+
+	if (main <= 0 || pid <= 0)
+		return false;
+	if (pid == main)
+		return true;
+	sid = getsid(pid);
+	return sid == main;
+}
+
+static void
+handle_line(kstartd *k, size_t i, const char *line, size_t n)
+{
+	inst *in = k->insts[i];
+
+#define IS(lit) (n >= sizeof(lit) - 1 && memcmp(line, lit, sizeof(lit) - 1) == 0)
+	if (n == 7 && memcmp(line, "READY=1", 7) == 0) {
+		svc_log(&k->paths, in->cfg, "notify: READY=1");
+		k_feed(k, i, SVC_EV_READY);
+	} else if (n == 10 && memcmp(line, "STOPPING=1", 10) == 0) {
+		svc_log(&k->paths, in->cfg, "notify: STOPPING=1");
+		k_feed(k, i, SVC_EV_STOPPING);
+	} else if (IS("STATUS=")) {
+		char *s = strndup(line + 7, n - 7 > 256 ? 256 : n - 7);
+
+		if (s) {
+			free(in->status_text);
+			in->status_text = s;
+		}
+	} else if (IS("MAINPID=")) {
+		char  buf[24];
+		char *end;
+		long  v;
+
+		snprintf(buf, sizeof buf, "%.*s", (int)(n - 8), line + 8);
+		v = strtol(buf, &end, 10);
+		if (*end == '\0' && v > 0 && belongs((pid_t)v, in->st.pid))
+			in->mainpid = (pid_t)v;
+	}
+#undef IS
+}
+
+void
+k_notify_read(kstartd *k, size_t i)
+{
+	inst *in = k->insts[i];
+
+	for (int budget = 0; budget < 64; budget++) {
+		char            buf[4096];
+		char            cbuf[CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec    iov = {buf, sizeof buf - 1};
+		struct msghdr   mh = {.msg_iov = &iov, .msg_iovlen = 1,
+		                      .msg_control = cbuf,
+		                      .msg_controllen = sizeof cbuf};
+		struct cmsghdr *c;
+		struct ucred   *cred = NULL;
+		ssize_t         n = recvmsg(in->notify_fd, &mh,
+		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0)
+			return;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_CREDENTIALS)
+				cred = (struct ucred *)CMSG_DATA(c);
+		if (!cred || !belongs(cred->pid, in->st.pid)) {
+			klog_warn("unable to accept a notification for '%s': "
+			    "sender %ld is not the service's", in->cfg->fmri,
+			    cred ? (long)cred->pid : -1L);
+			continue;
+		}
+		buf[n] = '\0';
+		for (char *p = buf; p < buf + n;) {
+			size_t len = strcspn(p, "\n");
+
+			handle_line(k, i, p, len);
+			if ((size_t)(k->n) <= i || k->insts[i] != in)
+				return;
+			p += len + 1;
+		}
+	}
+}
+
+void
+k_notify_close(const kstartd *k, inst *in)
+{
+	char path[600];
+
+	if (in->notify_fd < 0)
+		return;
+	close(in->notify_fd);
+	in->notify_fd = -1;
+	if (notify_path(k, in, path, sizeof path) == 0)
+		unlink(path);
+}
