@@ -42,19 +42,12 @@ str_or(const cJSON *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
-/* One request naming an instance, {} back: restart, refresh, clear. */
+/* Prints the outcome of a simple request: {DONE: FMRI, ...} with --json. */
 static int
-simple(kctl_ctx *ctx, kproto_method_id m, const char *done)
+simple_done(kctl_ctx *ctx, int rv, cJSON *res, const char *done,
+    const char *fmri)
 {
-	char   fmri[KCTL_FMRI_MAX];
-	cJSON *params, *res = NULL;
-	int    rv;
-
-	if ((rv = operand(ctx, 0, fmri, sizeof(fmri))) != KCTL_EXIT_OK)
-		return rv;
-	params = cJSON_CreateObject();
-	cJSON_AddStringToObject(params, "fmri", fmri);
-	if ((rv = kctl_rpc(ctx, 0, m, params, fmri, &res)) != KCTL_EXIT_OK)
+	if (rv != KCTL_EXIT_OK)
 		return rv;
 	if (ctx->opts.json) {
 		if (res == NULL)
@@ -66,16 +59,62 @@ simple(kctl_ctx *ctx, kproto_method_id m, const char *done)
 	return KCTL_EXIT_OK;
 }
 
+/* One request naming an instance, {} back: restart, clear. */
+static int
+simple(kctl_ctx *ctx, kproto_method_id m, const char *done)
+{
+	char   fmri[KCTL_FMRI_MAX];
+	cJSON *params, *res = NULL;
+	int    rv;
+
+	if ((rv = operand(ctx, 0, fmri, sizeof(fmri))) != KCTL_EXIT_OK)
+		return rv;
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "fmri", fmri);
+	rv = kctl_rpc(ctx, 0, m, params, fmri, &res);
+	return simple_done(ctx, rv, res, done, fmri);
+}
+
 int
 kctl_cmd_restart(kctl_ctx *ctx)
 {
 	return simple(ctx, KM_SVC_RESTART, "restarted");
 }
 
+/*
+ * refresh goes through kstartd, which also runs the refresh method and acts
+ * on restart_on=refresh dependents.  With kstartd down the repository is
+ * still refreshed (running := editing view): a new kstartd reads it.
+ */
 int
 kctl_cmd_refresh(kctl_ctx *ctx)
 {
-	return simple(ctx, KM_SVC_REFRESH, "fmri");
+	char   fmri[KCTL_FMRI_MAX];
+	cJSON *params, *res = NULL;
+	char  *msg = NULL;
+	int    rv;
+
+	if ((rv = operand(ctx, 0, fmri, sizeof(fmri))) != KCTL_EXIT_OK)
+		return rv;
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "fmri", fmri);
+	rv = kctl_call(ctx, KD_STARTD, KM_SVC_REFRESH,
+	    cJSON_Duplicate(params, 1), &res, &msg);
+	if (rv == KE_UNAVAILABLE) {
+		free(msg);
+		kctl_warn(ctx, "kstartd is not running: refreshed '%s' in the "
+		    "repository only; kstartd applies it when it returns", fmri);
+		rv = kctl_rpc(ctx, KD_CONFIGD, KM_REPO_REFRESH, params, fmri,
+		    &res);
+		return simple_done(ctx, rv, res, "fmri", fmri);
+	}
+	cJSON_Delete(params);
+	if (rv != KE_OK) {
+		rv = kctl_fail(ctx, rv, fmri, "%s", msg != NULL ? msg : "failed");
+		free(msg);
+		return rv;
+	}
+	return simple_done(ctx, KCTL_EXIT_OK, res, "fmri", fmri);
 }
 
 int

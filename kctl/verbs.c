@@ -27,7 +27,7 @@ static const kctl_verb verbs[] = {
 	  "disabled)" },
 	{ "restart", kctl_cmd_restart, "SVC", NULL, 1, 1, KD_STARTD,
 	  "stop and start a running instance" },
-	{ "refresh", kctl_cmd_refresh, "SVC", NULL, 1, 1, KD_STARTD,
+	{ "refresh", kctl_cmd_refresh, "SVC", NULL, 1, 1, KD_STARTD | KD_CONFIGD,
 	  "make the edited configuration the running one; run the refresh "
 	  "method" },
 	{ "clear", kctl_cmd_clear, "SVC", NULL, 1, 1, KD_STARTD,

@@ -33,12 +33,16 @@
  * record; the step acts.
  *
  * Signals: SIGCHLD wakes the loop; SIGTERM and SIGINT begin shutdown (and
- * reach the main command first); every other signal is forwarded to the main
- * command when there is one, and logged and dropped when there is none.
+ * reach the main command first); every other signal but SIGPIPE, SIGTTIN
+ * and SIGTTOU (kinit's own) is forwarded to the main command when there is
+ * one, and logged and dropped when there is none.
  *
  * Errors: before the line, a problem is reported in the log grammar and kinit
  * exits 1 (2 for a bad command line): failing loudly at once beats a PID 1
- * that runs without its control socket.  After the line: see above.
+ * that runs without its control socket.  A run, state or log dir kinit
+ * cannot write (a non-root kinit on a read-only root, left at the defaults)
+ * is such a problem; the message names the variable to set.  After the
+ * line: see above.
  */
 #include "kinit.h"
 

@@ -4,11 +4,14 @@
  * SIGTERM/SIGINT, kinit.shutdown, the main command's exit or the default
  * milestone failing in main-command mode begin shutdown: the budget
  * (SYSTEMK_GRACE_S, default 8 s) starts, nothing is (re)started any more, and
- * the phases of kinit_core.h run: the main command gets the signal; once it
- * has exited kstartd gets SIGTERM (it stops the services in reverse
- * dependency order); then kconfigd; then whatever is left (orphans of a dead
- * kstartd) gets SIGTERM; at the deadline everything gets SIGKILL.  kinit then
- * reaps until no child is left (bounded: KINIT_KILL_WAIT_MS) and exits.
+ * the phases of kinit_core.h run.  The budget's end is published first in
+ * RUN_DIR/shutdown-deadline (proto.h: KPROTO_FILE_SHUTDOWN_DEADLINE), so that
+ * kstartd can cut its stop timeouts to what is left.  The main command gets
+ * the signal; once it has exited kstartd gets SIGTERM (it stops the services
+ * in reverse dependency order); then kconfigd; then whatever is left
+ * (orphans of a dead kstartd) gets SIGTERM; at the deadline everything gets
+ * SIGKILL.  kinit then reaps until no child is left (bounded:
+ * KINIT_KILL_WAIT_MS) and exits.
  *
  * "Everything": as PID 1, kill(-1, sig), which spares only kinit itself.  As
  * a subreaper, kill(-1) would hit the whole machine, so kinit walks

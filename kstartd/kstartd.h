@@ -204,8 +204,10 @@ void k_record_change(kstartd *k, const inst *in, enum svc_st from,
 void k_waiters_check(kstartd *k);
 /* Earliest waiter deadline, 0 when none. */
 int64_t k_waiters_deadline(const kstartd *k);
-/* Shutdown: answers every waiter. */
+/* Shutdown begins: answers every waiter. */
 void k_waiters_flush(kstartd *k);
+/* The change ring's strings (at exit). */
+void k_ring_free(kstartd *k);
 /* The status object of DESIGN section 7; verbose adds svc.status fields. */
 cJSON *k_status_json(const kstartd *k, size_t i, bool verbose);
 /* Calls repo.running and loads it; KE_* code, message in why. */

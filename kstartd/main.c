@@ -217,6 +217,7 @@ begin_shutdown(kstartd *k, int sig)
 		return;
 	klog_info("stopping every instance (signal %d)", sig);
 	k->shutting_down = true;
+	k_waiters_flush(k);
 }
 
 static void
@@ -400,7 +401,8 @@ main(int argc, char **argv)
 	klog_info("ready: %zu instances", k.n);
 	loop(&k);
 	k_persist(&k);
-	k_waiters_flush(&k);
+	k_waiters_flush(&k); /* none: refused since shutdown began */
+	k_ring_free(&k);
 	klog_info("every instance is stopped");
 	kipc_server_close(k.server);
 	kipc_client_close(k.configd);

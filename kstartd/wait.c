@@ -121,6 +121,17 @@ is_milestone(const char *f)
 	    strcmp(f, "svc:/default") == 0;
 }
 
+/* Nothing waits once shutdown began: its replies must be long sent when the
+ * server closes (nng 1.5 can deadlock closing a socket mid-send, nng#1813). */
+static bool
+refuse_in_shutdown(kstartd *k, kipc_req *r)
+{
+	if (!k->shutting_down)
+		return false;
+	kipc_req_fail(r, KE_UNAVAILABLE, "k.startd is shutting down");
+	return true;
+}
+
 void
 k_h_wait(kstartd *k, kipc_req *r)
 {
@@ -131,6 +142,8 @@ k_h_wait(kstartd *k, kipc_req *r)
 	char         canon[512];
 	int          want;
 
+	if (refuse_in_shutdown(k, r))
+		return;
 	if (st && ((want = svc_st_parse(st)) < 0 || want == SVC_ST_UNINIT)) {
 		kipc_req_fail(r, KE_INVALID, "state: not a state: '%.32s'", st);
 		return;
@@ -166,6 +179,8 @@ k_h_changes(kstartd *k, kipc_req *r)
 	kwaiter      w = {.r = r, .changes = true};
 	int64_t      since = -1;
 
+	if (refuse_in_shutdown(k, r))
+		return;
 	if (s && (kipc_json_int64(s, &since) != 0 || since < 0)) {
 		kipc_req_fail(r, KE_INVALID, "since: not a generation");
 		return;
@@ -348,6 +363,11 @@ k_waiters_flush(kstartd *k)
 	free(k->waiters);
 	k->waiters = NULL;
 	k->nwaiters = 0;
+}
+
+void
+k_ring_free(kstartd *k)
+{
 	for (size_t j = 0; j < KSTARTD_RING; j++) {
 		free(k->ring[j].fmri);
 		k->ring[j].fmri = NULL;

@@ -21,7 +21,9 @@ ok "installed: programs, headers, static libs, $(basename "$pc")"
 export PKG_CONFIG_PATH=$(dirname "$pc")
 flags=$(pkg-config --cflags --libs systemk-kipc) || fail "pkg-config systemk-kipc failed"
 case "$flags" in *"$SRC"*|*"$BUILD"*) fail "pkg-config flags point into the build: $flags";; esac
-cc -std=c11 -Wall -Wextra -Werror -o "$T/readprop" "$SRC/examples/client/readprop.c" \
+# CONSUMER_CFLAGS: a sanitized build installs sanitized libraries, and a
+# consumer must then link the sanitizer runtimes too (set by install.cmake).
+cc -std=c11 -Wall -Wextra -Werror ${CONSUMER_CFLAGS:-} -o "$T/readprop" "$SRC/examples/client/readprop.c" \
     $flags 2>"$T/cc.err" || { cat "$T/cc.err" >&2; fail "readprop did not build against the install"; }
 ok "readprop builds with \$(pkg-config --cflags --libs systemk-kipc) alone"
 

@@ -148,6 +148,8 @@ ok "watch"
 
 # Crash loop: maintenance after the burst, backoff in the log, wait 8,
 # then clear (flag removed) brings it back.
+cpu() { awk '{print $14 + $15}' "/proc/$STARTD/stat"; }
+cpu0=$(cpu)
 touch "$T/crashflag"
 K enable crash
 [ "$(kctl_rc wait crash --state maintenance --timeout 30)" = 0 ] || fail "crash loop: no maintenance"
@@ -160,6 +162,8 @@ grep -q 'restart 3 in 200 ms' "$log" || fail "backoff did not double again"
 grep -q 'restarting too quickly' "$log" || fail "no maintenance reason in the log"
 [ "$(grep -c 'start: pid' "$log")" = 4 ] || fail "burst 3 should mean 4 starts"
 K explain crash | grep -q 'restarting too quickly' || fail "explain crash"
+# No busy loop: the whole crash loop costs kstartd well under a second of CPU.
+[ $(( $(cpu) - cpu0 )) -lt 50 ] || fail "kstartd used $(( $(cpu) - cpu0 )) ticks in the crash loop"
 rm -f "$T/crashflag"
 K clear crash
 [ "$(kctl_rc wait crash --timeout 20)" = 0 ] || fail "clear did not bring crash back"
