@@ -109,6 +109,7 @@ parse_val(tx *t, const MDB_val *v, const char *key, cJSON **out)
 		    "unable to read '%s': stored value is not JSON", key);
 		return KE_INTERNAL;
 	}
+	kipc_json_exact_ints(*out);
 	return KE_OK;
 }
 
@@ -815,25 +816,42 @@ import_layers(tx *t, const kcfg_service *s)
 	return ke == KE_OK ? gen_bump(t, s->name) : ke;
 }
 
-/* Snapshots and refresh for one instance after an import. */
+/*
+ * Snapshots and refresh for one instance after an import.  An instance
+ * whose manifest view did not change (the same manifest imported again, as
+ * at every boot) is not refreshed when it already has a running snapshot:
+ * an admin edit not yet refreshed must stay invisible to kstartd until
+ * `kctl refresh`, reboot or not.
+ */
 static int
 import_snaps(tx *t, const char *svc, const char *inst, cJSON *refreshed)
 {
-	cJSON *mview = NULL, *initial = NULL;
-	bool   did = false;
+	cJSON *mview = NULL, *initial = NULL, *last = NULL, *running = NULL;
+	bool   did = false, same = false;
 	int    ke = view_get(t, svc, inst, true, &mview);
 
+	if (ke == KE_OK && (ke = snap_get(t, svc, inst, "last-import",
+	                        &last)) == KE_NOT_FOUND)
+		ke = KE_OK;
+	if (ke == KE_OK && last != NULL && cJSON_Compare(last, mview, true)) {
+		if ((ke = snap_get(t, svc, inst, "running", &running)) ==
+		    KE_NOT_FOUND)
+			ke = KE_OK;
+		same = running != NULL;
+	}
 	if (ke == KE_OK)
 		ke = snap_put(t, svc, inst, "last-import", mview);
 	if (ke == KE_OK && (ke = snap_get(t, svc, inst, "initial", &initial)) ==
 	                       KE_NOT_FOUND)
 		ke = snap_put(t, svc, inst, "initial", mview);
-	if (ke == KE_OK)
+	if (ke == KE_OK && !same)
 		ke = refresh_one(t, svc, inst, true, &did);
 	if (ke == KE_OK && did)
 		add_fmri(refreshed, svc, inst);
 	cJSON_Delete(mview);
 	cJSON_Delete(initial);
+	cJSON_Delete(last);
+	cJSON_Delete(running);
 	return ke;
 }
 

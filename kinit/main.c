@@ -48,6 +48,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -186,6 +187,28 @@ export_grace(int64_t ms)
 	setenv("SYSTEMK_GRACE_S", v, 1);
 }
 
+/*
+ * A kinit that starts is a boot: the restarter state of the last one
+ * (RUN_DIR/volatile: states, maintenance, temporary enable/disable) must not
+ * survive it, even when the run dir is not a tmpfs (a container restarted
+ * in place, a test reusing its temp dir).  Only called once kinit.sock is
+ * ours, so no live kinit is using it.
+ */
+static void
+clear_volatile(const kipc_paths *p)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	char dir[PATH_MAX], f[PATH_MAX];
+
+	if (kipc_path_join(dir, sizeof(dir), p->run_dir, "volatile") != 0)
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (kipc_path_join(f, sizeof(f), dir, files[i]) == 0 &&
+		    unlink(f) != 0 && errno != ENOENT)
+			klog_warn("unable to remove '%s': %s", f,
+			    strerror(errno));
+}
+
 static int
 setup(kinit *k, int argc, char **argv)
 {
@@ -231,6 +254,7 @@ setup(kinit *k, int argc, char **argv)
 	}
 	if (ctl_open(k) != 0)
 		return -1;
+	clear_volatile(&k->o.paths);
 	klog_info("kinit %s running as %s (pid %d)%s", SYSTEMK_VERSION,
 	    k->pid1 ? "PID 1" : "a subreaper", (int)getpid(),
 	    k->o.cmd != NULL ? "; main command waits for milestone default" :

@@ -165,6 +165,121 @@ kipc_json_depth(const char *buf, size_t len)
 	return max;
 }
 
+/*
+ * Integral numbers of 16 digits (up to 2^53 - 1) become raw literals, as
+ * kipc_json_new_int64 builds them: cJSON prints a number with %1.15g when
+ * that reads back "close enough", which would round them on the way out
+ * (9007199254740991 -> 9.00719925474099e+15).  kipc_json_int64/uint64 read
+ * raw literals.  The depth is bounded by the caller (kipc_json_parse,
+ * or a repository value written by kconfigd itself).
+ */
+void
+kipc_json_exact_ints(cJSON *it)
+{
+	for (; it != NULL; it = it->next) {
+		double d = it->valuedouble;
+		char   buf[32];
+
+		if (it->child != NULL)
+			kipc_json_exact_ints(it->child);
+		if (!cJSON_IsNumber(it) || floor(d) != d ||
+		    (d < 1e15 && d > -1e15) ||
+		    d > (double)KIPC_JSON_EXACT_MAX ||
+		    d < -(double)KIPC_JSON_EXACT_MAX)
+			continue;
+		snprintf(buf, sizeof(buf), "%.0f", d);
+		if ((it->valuestring = strdup(buf)) != NULL)
+			it->type = cJSON_Raw;
+	}
+}
+
+/*
+ * An integer literal (no fraction, no exponent, no leading zero) of more
+ * than 2^53 - 1 in magnitude at p[0..n): a double cannot hold it exactly.
+ */
+static bool
+big_int_literal(const char *p, size_t n)
+{
+	static const char max[] = "9007199254740991"; /* KIPC_JSON_EXACT_MAX */
+	size_t            d;
+
+	if (n > 0 && *p == '-')
+		p++, n--;
+	if (n == 0 || *p == '0')
+		return false;
+	for (d = 0; d < n; d++)
+		if (p[d] < '0' || p[d] > '9')
+			return false;
+	return n > sizeof(max) - 1 ||
+	    (n == sizeof(max) - 1 && memcmp(p, max, n) > 0);
+}
+
+/*
+ * A copy of buf with every big integer literal (above) quoted, so that it
+ * arrives as the decimal string the protocol uses for such integers and
+ * kipc_json_int64/uint64 read it exactly; NULL when there is none (or no
+ * memory: the caller parses buf as it is).  *len is updated.
+ */
+static char *
+quote_big_ints(const char *buf, size_t *len)
+{
+	size_t n = *len, nbig = 0, i, o;
+	bool   in_str = false;
+	char  *out;
+
+	for (int pass = 0; pass < 2; pass++) {
+		out = NULL;
+		if (pass == 1) {
+			if (nbig == 0 || (out = malloc(n + 2 * nbig)) == NULL)
+				return NULL;
+		}
+		in_str = false;
+		for (i = 0, o = 0; i < n;) {
+			char c = buf[i];
+
+			if (in_str) {
+				if (c == '\\' && i + 1 < n) {
+					if (out)
+						out[o++] = c;
+					c = buf[++i];
+				} else if (c == '"')
+					in_str = false;
+			} else if (c == '"')
+				in_str = true;
+			else if (c == '-' || (c >= '0' && c <= '9')) {
+				size_t j = i + 1;
+
+				while (j < n && (buf[j] == '-' || buf[j] == '+' ||
+				    buf[j] == '.' || buf[j] == 'e' || buf[j] == 'E' ||
+				    (buf[j] >= '0' && buf[j] <= '9')))
+					j++;
+				if (big_int_literal(buf + i, j - i)) {
+					if (out) {
+						out[o++] = '"';
+						memcpy(out + o, buf + i, j - i);
+						o += j - i;
+						out[o++] = '"';
+					} else
+						nbig++;
+				} else if (out) {
+					memcpy(out + o, buf + i, j - i);
+					o += j - i;
+				}
+				i = j;
+				continue;
+			}
+			if (out)
+				out[o++] = c;
+			i++;
+		}
+		if (out) {
+			*len = o;
+			return out;
+		}
+	}
+	return NULL;
+}
+
 cJSON *
 kipc_json_parse(const char *buf, size_t len, char *why, size_t whylen)
 {
@@ -188,13 +303,21 @@ kipc_json_parse(const char *buf, size_t len, char *why, size_t whylen)
 		snprintf(why, whylen, "nesting deeper than %d", KPROTO_MAX_DEPTH);
 		return NULL;
 	}
+	/* Integer literals beyond 2^53 become decimal strings first: cJSON
+	 * reads numbers as doubles, which would round them silently. */
+	char *q = quote_big_ints(buf, &len);
+
+	if (q != NULL)
+		buf = q;
 	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (root == NULL) {
 		/* cJSON points end at the fault (its global error pointer is
 		 * not thread-safe, so it is not used). */
 		size_t off = (end != NULL && end >= buf) ? (size_t)(end - buf) : 0;
 
+		/* (In the copy: 2 bytes further per quoted literal before.) */
 		snprintf(why, whylen, "malformed JSON at byte %zu", off);
+		free(q);
 		return NULL;
 	}
 	/* Trailing whitespace is fine; anything else is a second value. */
@@ -205,7 +328,10 @@ kipc_json_parse(const char *buf, size_t len, char *why, size_t whylen)
 		snprintf(why, whylen, "trailing data at byte %zu",
 		    (size_t)(end - buf));
 		cJSON_Delete(root);
+		free(q);
 		return NULL;
 	}
+	free(q);
+	kipc_json_exact_ints(root);
 	return root;
 }

@@ -78,6 +78,9 @@ int kipc_json_uint64(const cJSON *item, uint64_t *out);
 /* Adds an int64 as a number when exact, else as a decimal string. */
 cJSON *kipc_json_add_int64(cJSON *obj, const char *key, int64_t v);
 cJSON *kipc_json_new_int64(int64_t v);
+/* 16-digit integral numbers of a parsed tree (siblings of it included)
+ * become raw literals, which cJSON prints exactly. */
+void kipc_json_exact_ints(cJSON *it);
 /* Case-sensitive member lookups; NULL when absent or of another type. */
 const char *kipc_json_str(const cJSON *obj, const char *key);
 const cJSON *kipc_json_obj(const cJSON *obj, const char *key);

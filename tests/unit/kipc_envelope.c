@@ -177,6 +177,55 @@ START_TEST(int64_exact)
 }
 END_TEST
 
+START_TEST(parse_big_ints_exact)
+{
+	/* DESIGN section 7: integers beyond 2^53 travel as strings and import
+	 * accepts either form; a number must never be rounded on the way in
+	 * or out (cJSON alone reads 9007199254740993 as ...992 and prints
+	 * 9007199254740991 as 9.00719925474099e+15). */
+	static const char text[] = "{\"a\": [9007199254740993, "
+	    "-9223372036854775808, 9223372036854775807, 9007199254740991, "
+	    "-1000000000000001, 18446744073709551615, 12, 2.5e20, 1.5],"
+	    " \"s\": \"9007199254740993 \\\" 12345678901234567890\"}";
+	char     why[128], *out;
+	cJSON   *o = kipc_json_parse(text, strlen(text), why, sizeof(why));
+	cJSON   *a, *back;
+	int64_t  v;
+	uint64_t u;
+
+	ck_assert_ptr_nonnull(o);
+	a = cJSON_GetObjectItem(o, "a");
+	ck_assert_int_eq(kipc_json_int64(cJSON_GetArrayItem(a, 0), &v), 0);
+	ck_assert(v == 9007199254740993LL);
+	ck_assert_int_eq(kipc_json_int64(cJSON_GetArrayItem(a, 1), &v), 0);
+	ck_assert(v == INT64_MIN);
+	ck_assert_int_eq(kipc_json_int64(cJSON_GetArrayItem(a, 2), &v), 0);
+	ck_assert(v == INT64_MAX);
+	ck_assert_int_eq(kipc_json_int64(cJSON_GetArrayItem(a, 3), &v), 0);
+	ck_assert(v == KIPC_JSON_EXACT_MAX);
+	ck_assert_int_eq(kipc_json_int64(cJSON_GetArrayItem(a, 4), &v), 0);
+	ck_assert(v == -1000000000000001LL);
+	ck_assert_int_eq(kipc_json_uint64(cJSON_GetArrayItem(a, 5), &u), 0);
+	ck_assert(u == UINT64_MAX);
+	ck_assert_int_eq(kipc_json_int64(cJSON_GetArrayItem(a, 6), &v), 0);
+	ck_assert(v == 12);
+	ck_assert(cJSON_IsNumber(cJSON_GetArrayItem(a, 6)));
+	ck_assert(cJSON_IsNumber(cJSON_GetArrayItem(a, 7))); /* not an integer literal */
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "s")->valuestring,
+	    "9007199254740993 \" 12345678901234567890");
+	/* Printed and read again: the same values, digit for digit. */
+	out = cJSON_PrintUnformatted(o);
+	ck_assert_ptr_nonnull(strstr(out, "9007199254740991"));
+	ck_assert_ptr_nonnull(strstr(out, "-1000000000000001"));
+	back = kipc_json_parse(out, strlen(out), why, sizeof(why));
+	ck_assert_ptr_nonnull(back);
+	ck_assert(cJSON_Compare(o, back, true));
+	free(out);
+	cJSON_Delete(back);
+	cJSON_Delete(o);
+}
+END_TEST
+
 START_TEST(int64_encode_round_trip)
 {
 	int64_t vals[] = { 0, -1, KIPC_JSON_EXACT_MAX, KIPC_JSON_EXACT_MAX + 1,
@@ -288,6 +337,7 @@ main(void)
 	tcase_add_test(tc, id_kept_for_error_reply);
 	tcase_add_test(tc, int64_exact);
 	tcase_add_test(tc, int64_encode_round_trip);
+	tcase_add_test(tc, parse_big_ints_exact);
 	tcase_add_test(tc, reply_round_trip);
 	tcase_add_test(tc, params_schema);
 	tcase_add_test(tc, proto_tables);
