@@ -11,9 +11,13 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 struct kipc_client {
 	nng_socket sock;
@@ -36,6 +40,32 @@ map_nng(int rv)
 	}
 }
 
+/*
+ * Is anybody listening on path?  A blocking nng_dial would answer that too,
+ * but it also waits, without any bound, for the SP handshake of a listener
+ * that accepts and never answers (a stopped daemon): so the kernel answers
+ * whether a listener exists, and the dial itself does not block.
+ */
+static int
+probe_listener(const char *path)
+{
+	struct sockaddr_un sa;
+	int                fd, rv = KE_OK;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return KE_INVALID;
+	strcpy(sa.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return KE_INTERNAL;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		rv = (errno == EACCES || errno == EPERM) ? KE_DENIED :
+		    KE_UNAVAILABLE;
+	close(fd);
+	return rv;
+}
+
 int
 kipc_client_open(kipc_client **cp, const char *path, int timeout_ms)
 {
@@ -46,6 +76,8 @@ kipc_client_open(kipc_client **cp, const char *path, int timeout_ms)
 	*cp = NULL;
 	if (snprintf(url, sizeof(url), "ipc://%s", path) >= (int)sizeof(url))
 		return KE_INVALID;
+	if ((rv = probe_listener(path)) != KE_OK)
+		return rv;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return KE_INTERNAL;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
@@ -56,7 +88,9 @@ kipc_client_open(kipc_client **cp, const char *path, int timeout_ms)
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, KPROTO_MAX_MSG);
-	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+	/* Not blocking: a listener that never completes the handshake costs
+	 * the first call its timeout (KE_TIMEOUT), not a hang. */
+	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		nng_close(c->sock);
 		free(c);
 		return map_nng(rv);

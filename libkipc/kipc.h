@@ -159,8 +159,10 @@ int kipc_unix_call(const char *path, const char *method, cJSON *params,
 typedef struct kipc_client kipc_client;
 
 /*
- * Dials ipc://path.  Fails with KE_UNAVAILABLE when nobody listens.
- * timeout_ms bounds every later call; resend is disabled.
+ * Dials ipc://path.  Fails with KE_UNAVAILABLE when nobody listens, KE_DENIED
+ * when the socket's mode keeps the caller out.  timeout_ms bounds every
+ * later call, also against a listener that never answers (KE_TIMEOUT);
+ * resend is disabled.
  */
 int  kipc_client_open(kipc_client **cp, const char *path, int timeout_ms);
 void kipc_client_close(kipc_client *c);
@@ -191,6 +193,20 @@ void kipc_server_close(kipc_server *s);
 int  kipc_server_fd(kipc_server *s);
 /* Next queued request or NULL.  Clears the fd's readiness when empty. */
 kipc_req *kipc_server_next(kipc_server *s);
+
+/*
+ * Reads served on nng's threads, without the trip through the daemon's
+ * loop.  fn is called for every validated request of a KA_READ method,
+ * concurrently on several threads, so it must be thread-safe; it returns
+ * KIPC_QUEUE to queue the request as usual, or a kproto_err with *result
+ * (KE_OK; taken, NULL means {}) or a reason in why.  Set it before the
+ * daemon announces readiness; requests that arrive earlier are queued.
+ */
+#define KIPC_QUEUE (-1)
+typedef int (*kipc_inline_fn)(void *arg, const kproto_method *m,
+                              const cJSON *params, bool privileged,
+                              cJSON **result, char *why, size_t whylen);
+void kipc_server_inline(kipc_server *s, kipc_inline_fn fn, void *arg);
 
 const kproto_method *kipc_req_method(const kipc_req *r);
 cJSON               *kipc_req_params(const kipc_req *r);

@@ -21,6 +21,10 @@
  * kipc_req_reply()/kipc_req_fail(), possibly later (a deferred reply holds
  * its context until then).
  *
+ * A daemon may serve reads right here instead (kipc_server_inline): then
+ * a read costs no trip through the queue and the daemon's loop, and reads
+ * go on while the loop is busy with a group commit.
+ *
  * Idempotency: the replies to the last KIPC_IDEM writes are remembered by
  * (uid, id); a resent write gets the remembered reply, never a second
  * application.  A resend that arrives while the first is still being worked
@@ -82,6 +86,8 @@ struct kipc_server {
 	struct kipc_ctx   ctxs[KIPC_NCTX];
 	struct idem_entry idem[KIPC_IDEM];
 	unsigned          idem_next;
+	kipc_inline_fn    inline_fn; /* under mu */
+	void             *inline_arg;
 };
 
 static void ctx_cb(void *arg);
@@ -245,6 +251,44 @@ idem_answer(struct kipc_ctx *c, kipc_req *r)
 	return true;
 }
 
+/*
+ * Serves r on this thread if the daemon wants it so; true when replied.
+ * The reply is bounded like any other.
+ */
+static bool
+serve_inline(struct kipc_ctx *c, kipc_req *r)
+{
+	kipc_server   *s = c->srv;
+	kipc_inline_fn fn;
+	void          *arg;
+	cJSON         *result = NULL;
+	char           why[512] = "", *text;
+	size_t         len = 0;
+	int            ke;
+
+	if (r->method->access != KA_READ)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	fn = s->inline_fn;
+	arg = s->inline_arg;
+	pthread_mutex_unlock(&s->mu);
+	if (fn == NULL || (ke = fn(arg, r->method, r->m.params, r->privileged,
+	                       &result, why, sizeof(why))) == KIPC_QUEUE)
+		return false;
+	if (ke == KE_OK)
+		text = kipc_encode_ok(r->m.v, r->m.id, result, &len);
+	else
+		text = kipc_encode_err(r->m.v, r->m.id, ke, why, &len);
+	cJSON_Delete(result);
+	if (text != NULL && len > KPROTO_MAX_MSG) {
+		free(text);
+		text = kipc_encode_err(r->m.v, r->m.id, KE_TOO_LARGE,
+		    "reply exceeds the message bound", &len);
+	}
+	ctx_send_text(c, text, len);
+	return true;
+}
+
 static void
 enqueue(kipc_server *s, kipc_req *r)
 {
@@ -290,6 +334,11 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	}
 	if (r->method->id == KM_SYS_HELLO) {
 		hello(c, r);
+		kipc_msg_free(&r->m);
+		free(r);
+		return;
+	}
+	if (serve_inline(c, r)) {
 		kipc_msg_free(&r->m);
 		free(r);
 		return;
@@ -405,6 +454,15 @@ kipc_server_close(kipc_server *s)
 	close(s->efd);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+void
+kipc_server_inline(kipc_server *s, kipc_inline_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->mu);
+	s->inline_fn = fn;
+	s->inline_arg = arg;
+	pthread_mutex_unlock(&s->mu);
 }
 
 int

@@ -122,8 +122,14 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
  * state.put        fmri, state: object -> {} (volatile namespace)
  * state.get        fmri -> {"state": {...}} or not_found
  * state.list       -> {"states": {FMRI: {...}}}
- * state.put_many   states: object FMRI -> state -> {"count": N}: many
- *                  state.puts in one transaction (kstartd's batched writes).
+ * state.put_many   states: object FMRI -> state, start?: [FMRI...] ->
+ *                  {"count": N, "snapshots": N}: many state.puts in one
+ *                  transaction (kstartd's batched writes); for each FMRI of
+ *                  start, the `start` snapshot := its running snapshot
+ *                  (DESIGN section 3: taken at each successful start), in
+ *                  the same group commit of the repository.  A snapshot
+ *                  that cannot be taken (instance deleted since) is logged
+ *                  and skipped, never failing the states.
  *
  * svc.list         all? -> {"instances": [status...]}
  * svc.status       fmri -> status object (DESIGN section 7)
@@ -158,6 +164,14 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
  *                  after generation since: {"generation": N, "lost": bool,
  *                  "changes": [{"seq", "fmri", "from", "to", "next_state",
  *                  "time", "reason"}]}  (kctl watch long-polls it)
+ * svc.timeline     -> {"instances": [{"fmri", "state", "wait", "start",
+ *                  "online"}]}, sorted by fmri: the boot timeline (kctl
+ *                  plot).  Each time is RFC 3339 with milliseconds, or null:
+ *                  wait, when this kstartd first had the instance offline
+ *                  and enabled (waiting for its dependencies); start, its
+ *                  first start method spawned; online, first online or
+ *                  degraded.  Instances re-adopted from a previous kstartd
+ *                  have nulls.
  *
  * kinit.startd_status  -> {"pid": N|null, "running": bool, "restarts": N}
  * kinit.startd_restart -> {"pid": N}
@@ -195,7 +209,7 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
 	X(STATE_GET, "state.get", 1, KD_CONFIGD, KA_READ, "fmri:string")         \
 	X(STATE_LIST, "state.list", 1, KD_CONFIGD, KA_READ, "")                  \
 	X(STATE_PUT_MANY, "state.put_many", 1, KD_CONFIGD, KA_WRITE,             \
-	    "states:object")                                                     \
+	    "states:object start:array?")                                        \
 	X(SVC_LIST, "svc.list", 1, KD_STARTD, KA_READ, "all:bool?")              \
 	X(SVC_STATUS, "svc.status", 1, KD_STARTD, KA_READ, "fmri:string")        \
 	X(SVC_ENABLE, "svc.enable", 1, KD_STARTD, KA_WRITE,                      \
@@ -215,6 +229,7 @@ enum kproto_access { KA_READ = 0, KA_WRITE = 1 };
 	    "fmri:string state:string? timeout_ms:int?")                         \
 	X(SVC_CHANGES, "svc.changes", 1, KD_STARTD, KA_READ,                     \
 	    "since:int? timeout_ms:int?")                                        \
+	X(SVC_TIMELINE, "svc.timeline", 1, KD_STARTD, KA_READ, "")               \
 	X(KINIT_STARTD_STATUS, "kinit.startd_status", 1, KD_KINIT, KA_WRITE, "") \
 	X(KINIT_STARTD_RESTART, "kinit.startd_restart", 1, KD_KINIT, KA_WRITE,   \
 	    "")                                                                  \

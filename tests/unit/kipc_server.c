@@ -219,6 +219,53 @@ START_TEST(half_handshake_does_not_kill_listener)
 }
 END_TEST
 
+/* Serves repo.get on nng's thread; queues everything else. */
+static int
+inline_get(void *arg, const kproto_method *m, const cJSON *params,
+    bool privileged, cJSON **result, char *why, size_t whylen)
+{
+	if (m->id != KM_REPO_GET)
+		return KIPC_QUEUE;
+	atomic_fetch_add((atomic_int *)arg, 1);
+	if (strcmp(kipc_json_str(params, "fmri"), "missing") == 0) {
+		snprintf(why, whylen, "no such service");
+		return KE_NOT_FOUND;
+	}
+	*result = cJSON_CreateObject();
+	cJSON_AddStringToObject(*result, "inline", kipc_json_str(params, "fmri"));
+	return KE_OK;
+}
+
+START_TEST(inline_reads)
+{
+	static atomic_int served;
+	cJSON            *res;
+	char             *msg;
+
+	atomic_store(&served, 0);
+	kipc_server_inline(srv, inline_get, &served);
+	ck_assert_int_eq(call("repo.get", "{\"fmri\":\"web\"}", &res, &msg), KE_OK);
+	ck_assert_str_eq(kipc_json_str(res, "inline"), "web");
+	ck_assert_ptr_null(kipc_json_obj(res, "echo")); /* not the loop's */
+	cJSON_Delete(res);
+	ck_assert_int_eq(call("repo.get", "{\"fmri\":\"missing\"}", &res, &msg),
+	    KE_NOT_FOUND);
+	ck_assert_str_eq(msg, "no such service");
+	free(msg);
+	/* Validation still comes first: a bad request never reaches fn. */
+	ck_assert_int_eq(call("repo.get", "{}", &res, &msg), KE_INVALID);
+	free(msg);
+	ck_assert_int_eq(atomic_load(&served), 2);
+	/* Reads fn declines and writes go through the loop as before. */
+	ck_assert_int_eq(call("repo.list", NULL, &res, &msg), KE_NOT_FOUND);
+	free(msg);
+	ck_assert_int_eq(call("state.put", "{\"fmri\":\"svc:/a:default\","
+	                     "\"state\":{}}", &res, &msg), KE_OK);
+	cJSON_Delete(res);
+	ck_assert_int_eq(atomic_load(&writes_applied), 1);
+}
+END_TEST
+
 START_TEST(client_unavailable)
 {
 	kipc_client *c;
@@ -248,6 +295,7 @@ main(void)
 	tcase_add_test(tc, resent_write_applied_once);
 	tcase_add_test(tc, half_handshake_does_not_kill_listener);
 	tcase_add_test(tc, client_unavailable);
+	tcase_add_test(tc, inline_reads);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
