@@ -199,6 +199,11 @@ kcfg_strip_secrets(cJSON *pgs)
 	while (g != NULL) {
 		cJSON *gnext = g->next, *p = g->child;
 
+		if (!cJSON_IsObject(g)) { /* an export's hide (null) */
+			g = gnext;
+			continue;
+		}
+
 		while (p != NULL) {
 			cJSON *pnext = p->next;
 
@@ -397,4 +402,33 @@ kcfg_check_cycles(const cJSON *views, char *err, size_t errlen)
 	free(stack);
 	graph_free(&g);
 	return rc;
+}
+
+/* ---- whole dependency groups ------------------------------------------------ */
+
+int
+kcfg_deps_check(const cJSON *pgs, const char *fmri, char *err, size_t errlen)
+{
+	static const char *const props[] = { "grouping", "restart_on",
+		"services" };
+
+	for (const cJSON *g = pgs != NULL ? pgs->child : NULL; g != NULL;
+	     g = g->next) {
+		if (strncmp(g->string, "dep_", 4) != 0)
+			continue;
+		for (int i = 0; i < 3; i++) {
+			const cJSON *vals = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(g, props[i]), "values");
+			int          n = cJSON_IsArray(vals) ? cJSON_GetArraySize(vals)
+			                                     : 0;
+
+			if (n == 0 || (i < 2 && n > 1)) {
+				snprintf(err, errlen, "dependency group '%s' of '%s' "
+				    "has %s '%s'", g->string, fmri,
+				    n == 0 ? "no" : "more than one", props[i]);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }

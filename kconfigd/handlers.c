@@ -621,9 +621,45 @@ h_state_put(kcall *c)
 }
 
 /*
+ * The `start` snapshots named by state.put_many's start: [FMRI...] (DESIGN
+ * section 3: taken at each successful start; kstartd sends the instances
+ * that came online).  They land in the group commit of the batch.  One that
+ * cannot be taken (an instance deleted since) is logged and skipped: the
+ * states stand.  Returns how many were taken.
+ */
+static int
+take_start_snapshots(kcall *c)
+{
+	const cJSON *it;
+	int          n = 0;
+
+	cJSON_ArrayForEach(it, kipc_json_arr(c->params, "start")) {
+		char svc[KCFG_NAME_MAX + 1], inst[KCFG_NAME_MAX + 1];
+		char why[KCFG_ERR_MAX];
+
+		if (!cJSON_IsString(it) ||
+		    kcfg_fmri_parse(it->valuestring, svc, inst) != 0 || !inst[0]) {
+			klog_warn("unable to take snapshot 'start' of '%.200s': "
+			    "not an instance FMRI", cJSON_IsString(it)
+			    ? it->valuestring : "?");
+			continue;
+		}
+		if (krepo_snapshot_take(c->repo, svc, inst, "start", why,
+		        sizeof(why)) != KE_OK) {
+			klog_warn("unable to take snapshot 'start' of "
+			    "'svc:/%s:%s': %s", svc, inst, why);
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+/*
  * state.put_many: every state of the batch in one write transaction, so
  * that kstartd's 1000 changes cost one commit, not 1000.  All or nothing:
- * one bad FMRI or oversized state refuses the batch.
+ * one bad FMRI or oversized state refuses the batch.  Then the start
+ * snapshots (take_start_snapshots).
  */
 static int
 h_state_put_many(kcall *c)
@@ -668,6 +704,7 @@ h_state_put_many(kcall *c)
 		return ke;
 	res = cJSON_CreateObject();
 	cJSON_AddNumberToObject(res, "count", n);
+	cJSON_AddNumberToObject(res, "snapshots", take_start_snapshots(c));
 	return reply(c, res);
 }
 
@@ -734,6 +771,38 @@ kcfgd_check_table(char *why, size_t whylen)
 		}
 	}
 	return 0;
+}
+
+int
+kcfgd_get_text(krepo *repo, const cJSON *params, bool privileged,
+               char **text, char *why, size_t whylen)
+{
+	unsigned long long txnid = krepo_txnid(repo);
+	char              *p = cJSON_PrintUnformatted(params), key[1024];
+	cJSON             *res = NULL;
+	bool               memo;
+	int                ke;
+
+	*text = NULL;
+	/* The key: the privilege (secrets differ) and the params. */
+	memo = p != NULL && snprintf(key, sizeof(key), "%d%s", privileged,
+	                        p) < (int)sizeof(key);
+	free(p);
+	if (memo && (*text = krepo_memo_get(repo, key)) != NULL)
+		return KE_OK;
+	ke = kcfgd_dispatch(repo, KM_REPO_GET, params, privileged, &res, why,
+	    whylen);
+	if (ke != KE_OK)
+		return ke;
+	*text = cJSON_PrintUnformatted(res);
+	cJSON_Delete(res);
+	if (*text == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return KE_INTERNAL;
+	}
+	if (memo)
+		krepo_memo_put(repo, key, txnid, *text);
+	return KE_OK;
 }
 
 int

@@ -33,6 +33,15 @@ int kcfgd_dispatch(krepo *repo, kproto_method_id id, const cJSON *params,
                    bool privileged, cJSON **result, char *why, size_t whylen);
 
 /*
+ * repo.get with its result as JSON text (*text, caller frees), through the
+ * repository's memo of printed replies (repo.h): the same request by a peer
+ * of the same privilege, with nothing committed since, costs a copy.
+ * Otherwise as kcfgd_dispatch.  Thread-safe.
+ */
+int kcfgd_get_text(krepo *repo, const cJSON *params, bool privileged,
+                   char **text, char *why, size_t whylen);
+
+/*
  * Imports every *.json in dir (sorted by name) as at boot: bad files are
  * logged and skipped, the good ones imported in one transaction (or, if
  * that fails, one by one).  Returns the number of files imported.

@@ -28,13 +28,24 @@
  * nested transaction of it (a failing write aborts only itself), commits
  * the parent once -- one fsync for the lot -- and only then replies to all
  * and publishes their events on events.sock.  A reply therefore always
- * means durable.  Requests are still handled one at a time on one thread,
- * so no lock is needed.  repo.backup runs between batches, never inside.
+ * means durable.  The replies themselves are encoded and sent by a second
+ * thread, the replier, so that the loop starts the next batch at once.
+ * Requests are still handled one at a time on one thread, so no lock is
+ * needed.  repo.backup runs between batches, never inside.
+ *
+ * Reads served where they arrive.  repo.get and state.get are pure reads
+ * of one read transaction each (repo.h: Threads), so they are answered on
+ * nng's threads (kipc_server_inline): no hop through the queue and the
+ * loop, and no wait behind a group commit's fsync.  They see what was
+ * committed before they began; a write's reply comes only after its
+ * commit, so a client reads its own acknowledged writes.
  * SIGTERM and SIGINT close the socket and the environments and exit 0;
  * SIGHUP is logged and ignored.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +61,7 @@
 #include "repo.h"
 
 #define BATCH_MAX 512 /* requests in one group commit */
+#define TRIM_IDLE_MS 200 /* idle this long after work: malloc_trim */
 
 typedef struct opts {
 	kipc_paths paths;
@@ -131,6 +143,33 @@ signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Runs on nng's threads: repo.get and state.get, else the loop's. */
+static int
+serve_read(void *arg, const kproto_method *m, const cJSON *params,
+    bool privileged, cJSON **result, char *why, size_t whylen)
+{
+	char *text = NULL;
+	int   ke;
+
+	if (m->id != KM_REPO_GET && m->id != KM_STATE_GET)
+		return KIPC_QUEUE;
+	if (m->id == KM_REPO_GET) {
+		/* Printed once per repository state; raw into the reply. */
+		if ((ke = kcfgd_get_text(arg, params, privileged, &text, why,
+		         whylen)) == KE_OK &&
+		    (*result = cJSON_CreateRaw(text)) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			ke = KE_INTERNAL;
+		}
+		free(text);
+	} else
+		ke = kcfgd_dispatch(arg, m->id, params, privileged, result, why,
+		    whylen);
+	if (ke == KE_INTERNAL)
+		klog_err("unable to serve '%s': %s", m->name, why);
+	return ke;
+}
+
 /* Readiness: one newline, then the fd is closed (s6 notification-fd). */
 static void
 notify_ready(int fd)
@@ -171,12 +210,123 @@ run_one(krepo *repo, pending *p)
 	    kipc_req_privileged(p->r), &p->result, p->why, sizeof(p->why));
 }
 
+/*
+ * The replier: a thread that encodes and sends the replies of finished
+ * batches, so that the loop goes on to the next batch at once (replies
+ * are most of a commit's cost besides the commit itself).  The loop hands
+ * over a whole batch under one lock; the replies were decided after the
+ * batch committed, so they still mean durable.
+ */
+typedef struct done {
+	kipc_req    *r;
+	int          ke;
+	cJSON       *result;
+	char         why[KCFG_ERR_MAX];
+	struct done *next;
+} done;
+
+typedef struct replier {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	done           *head, **tail;
+	bool            stop;
+	bool            running;
+	pthread_t       th;
+} replier;
+
+static replier rep_q = { .mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER };
+
+static void
+send_done(done *d)
+{
+	while (d != NULL) {
+		done *next = d->next;
+
+		if (d->ke == KE_OK)
+			kipc_req_reply(d->r, d->result);
+		else
+			kipc_req_fail(d->r, d->ke, "%s", d->why);
+		free(d);
+		d = next;
+	}
+}
+
+static void *
+replier_run(void *arg)
+{
+	replier *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		done *d = q->head;
+
+		if (d == NULL && q->stop)
+			break;
+		if (d == NULL) {
+			pthread_cond_wait(&q->cv, &q->mu);
+			continue;
+		}
+		q->head = NULL;
+		q->tail = &q->head;
+		pthread_mutex_unlock(&q->mu);
+		send_done(d);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+static void
+replier_start(replier *q)
+{
+	q->head = NULL;
+	q->tail = &q->head;
+	q->running = pthread_create(&q->th, NULL, replier_run, q) == 0;
+	if (!q->running)
+		klog_warn("unable to start 'replier': replying on the loop");
+}
+
+/* Sends what is queued, then ends the thread. */
+static void
+replier_stop(replier *q)
+{
+	if (!q->running)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->th, NULL);
+	q->running = false;
+}
+
+/* Hands a batch's replies (a list) to the replier, or sends them. */
+static void
+replier_put(replier *q, done *first, done **last)
+{
+	if (first == NULL)
+		return;
+	if (!q->running) {
+		send_done(first);
+		return;
+	}
+	pthread_mutex_lock(&q->mu);
+	*q->tail = first;
+	q->tail = last;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
 /* Replies to n requests whose batch committed with cke (KE_OK) or not. */
 static void
 finish(pending *p, int n, int cke, const char *cwhy)
 {
+	done *first = NULL, **last = &first;
+
 	for (int i = 0; i < n; i++) {
 		const kproto_method *m = kipc_req_method(p[i].r);
+		done                *d = malloc(sizeof(*d));
 
 		if (p[i].ke == KE_OK && cke != KE_OK && persistent_write(m)) {
 			cJSON_Delete(p[i].result);
@@ -184,17 +334,25 @@ finish(pending *p, int n, int cke, const char *cwhy)
 			p[i].ke = cke;
 			snprintf(p[i].why, sizeof(p[i].why), "%s", cwhy);
 		}
-		if (p[i].ke == KE_OK) {
-			kipc_req_reply(p[i].r, p[i].result);
+		if (p[i].ke == KE_INTERNAL)
+			klog_err("unable to serve '%s': %s", m->name, p[i].why);
+		if (d == NULL) { /* no memory for the hand-over: reply here */
+			if (p[i].ke == KE_OK)
+				kipc_req_reply(p[i].r, p[i].result);
+			else
+				kipc_req_fail(p[i].r, p[i].ke, "%s", p[i].why);
 		} else {
-			if (p[i].ke == KE_INTERNAL)
-				klog_err("unable to serve '%s': %s", m->name, p[i].why);
-			kipc_req_fail(p[i].r, p[i].ke, "%s", p[i].why);
+			*d = (done) { .r = p[i].r, .ke = p[i].ke,
+				.result = p[i].result };
+			snprintf(d->why, sizeof(d->why), "%s", p[i].why);
+			*last = d;
+			last = &d->next;
 		}
 		p[i].r = NULL;
 		p[i].result = NULL;
 		p[i].retried = false;
 	}
+	replier_put(&rep_q, first, last);
 }
 
 /* Publishes the committed changes' events; PUB never blocks. */
@@ -286,20 +444,30 @@ loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd)
 	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
 		{ .fd = kipc_server_fd(srv), .events = POLLIN } };
 	pending      *p = calloc(BATCH_MAX, sizeof(*p));
+	int           idle_ms = -1, n;
 
 	if (p == NULL) {
 		klog_err("unable to serve: out of memory");
 		return;
 	}
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if ((n = poll(pfd, 2, idle_ms)) < 0) {
 			if (errno != EINTR)
 				klog_err("unable to poll: %s", strerror(errno));
+			continue;
+		}
+		/* Idle after work: an import or a big batch leaves the heaps
+		 * full of freed JSON; give their free pages back (at 1000
+		 * services about half of kconfigd's resident memory). */
+		if (n == 0) {
+			malloc_trim(0);
+			idle_ms = -1;
 			continue;
 		}
 		if ((pfd[0].revents & POLLIN) && read_signals(sfd))
 			break;
 		serve_all(repo, srv, pub, p);
+		idle_ms = TRIM_IDLE_MS;
 	}
 	free(p);
 }
@@ -408,10 +576,13 @@ main(int argc, char **argv)
 	}
 	if ((rc = start(&o, &repo, &srv, &sfd)) == KEXIT_OK) {
 		have_pub = events_open(&o, &pub) == 0;
+		kipc_server_inline(srv, serve_read, repo);
+		replier_start(&rep_q);
 		notify_ready(o.ready_fd);
 		klog_info("ready on '%s/%s'", o.paths.run_dir, KPROTO_SOCK_CONFIGD);
 		loop(repo, srv, have_pub ? &pub : NULL, sfd);
 		klog_info("stopping");
+		replier_stop(&rep_q);
 	}
 	if (have_pub)
 		nng_close(pub);

@@ -34,6 +34,7 @@ typedef struct mctx {
 	size_t      errlen;
 	char        ptr[512];
 	size_t      plen;
+	bool        hides; /* an instance: null hides what it inherits */
 } mctx;
 
 static void
@@ -708,6 +709,40 @@ field_check(mctx *c, const struct field *f, cJSON *p)
 /* ---- canonical property groups -------------------------------------------- */
 
 /*
+ * Hides (DESIGN section 7 is silent; systemk-manifest(5) fixes it): in an
+ * instance, a property whose value is null hides the property of that name
+ * the instance inherits from its service, and a group whose value is null
+ * hides the whole inherited group -- JSON Merge Patch's meaning of null.
+ * They are kept in the instance's manifest layer as the tombstones the
+ * admin layer uses (manifest.h), so composition treats both alike.
+ */
+static cJSON *
+tombstone_new(void)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	if (p != NULL && cJSON_AddTrueToObject(p, "deleted") == NULL) {
+		cJSON_Delete(p);
+		return NULL;
+	}
+	return p;
+}
+
+static cJSON *
+group_mask_new(void)
+{
+	cJSON *g = cJSON_CreateObject(), *t = tombstone_new();
+
+	if (g == NULL || t == NULL) {
+		cJSON_Delete(g);
+		cJSON_Delete(t);
+		return NULL;
+	}
+	cJSON_AddItemToObject(g, KCFG_PG_MASK, t);
+	return g;
+}
+
+/*
  * Parses one group of typed properties; framework ones are checked by
  * fields[].  Returns a new canonical group or NULL.
  */
@@ -728,6 +763,11 @@ pg_parse(mctx *c, const char *pg, const cJSON *in)
 		if (!kcfg_name_ok(it->string))
 			bad(c, "expected a property name of 1 to %d characters "
 			       "[A-Za-z0-9_.-]", KCFG_NAME_MAX);
+		else if (cJSON_IsNull(it) && c->hides)
+			p = tombstone_new();
+		else if (cJSON_IsNull(it))
+			bad(c, "null hides an inherited property: only an "
+			       "instance inherits");
 		else if ((p = prop_parse(c, it)) != NULL && f != NULL &&
 		    field_check(c, f, p) != 0) {
 			cJSON_Delete(p);
@@ -766,6 +806,11 @@ pgs_parse(mctx *c, const cJSON *in, bool reserved_ok)
 		else if (!reserved_ok && pg_reserved(g->string))
 			bad(c, "reserved group name: set it with the manifest's "
 			       "own keys or in property_groups");
+		else if (cJSON_IsNull(g) && c->hides)
+			pg = group_mask_new();
+		else if (cJSON_IsNull(g))
+			bad(c, "null hides an inherited group: only an instance "
+			       "inherits");
 		else
 			pg = pg_parse(c, g->string, g);
 		if (pg == NULL || put_item(out, g->string, pg) != 0) {
@@ -1037,6 +1082,10 @@ defaults_before(cJSON *pgs)
 {
 	int rc = 0;
 
+	/* DESIGN section 7: list and status carry a description string,
+	 * never null; a manifest without one describes itself as "". */
+	rc |= set_default(pgs, "general", "description", KT_STRING,
+	    cJSON_CreateString(""));
 	rc |= set_default(pgs, "general", "model", KT_STRING,
 	    cJSON_CreateString("child"));
 	rc |= set_default(pgs, "general", "log", KT_STRING,
@@ -1136,6 +1185,41 @@ restart_sane(mctx *c, const cJSON *pgs)
 
 /* ---- merging groups in ------------------------------------------------------ */
 
+/*
+ * An instance's merge keeps hides: each group of add replaces pgs's when it
+ * hides the whole group, else each of its properties (a tombstone too)
+ * replaces pgs's of that name.
+ */
+static int
+merge_keep(mctx *c, cJSON *pgs, cJSON *add)
+{
+	cJSON *g;
+
+	while ((g = add->child) != NULL) {
+		cJSON *dst = cJSON_GetObjectItemCaseSensitive(pgs, g->string), *p;
+
+		cJSON_DetachItemViaPointer(add, g);
+		if (dst == NULL ||
+		    cJSON_GetObjectItemCaseSensitive(g, KCFG_PG_MASK) != NULL) {
+			if (dst != NULL)
+				cJSON_Delete(cJSON_DetachItemViaPointer(pgs, dst));
+			cJSON_AddItemToObject(pgs, g->string, g);
+			continue;
+		}
+		while ((p = g->child) != NULL) {
+			cJSON_DetachItemViaPointer(g, p);
+			cJSON_DeleteItemFromObjectCaseSensitive(dst, p->string);
+			cJSON_AddItemToObject(dst, p->string, p);
+		}
+		kcfg_json_sort(dst);
+		cJSON_Delete(g);
+	}
+	cJSON_Delete(add);
+	kcfg_json_sort(pgs);
+	(void)c;
+	return 0;
+}
+
 /* Merges the groups of add (taken) into pgs, property by property. */
 static int
 merge_in(mctx *c, cJSON *pgs, cJSON *add)
@@ -1144,6 +1228,8 @@ merge_in(mctx *c, cJSON *pgs, cJSON *add)
 
 	if (add == NULL)
 		return -1;
+	if (c->hides)
+		return merge_keep(c, pgs, add);
 	m = kcfg_compose(pgs, add);
 	cJSON_Delete(add);
 	if (m == NULL)
@@ -1180,6 +1266,7 @@ instance(mctx *c, cJSON *instances, const char *name, const cJSON *in)
 {
 	cJSON       *pgs;
 	const cJSON *en;
+	int          rc;
 
 	if (!kcfg_name_ok(name))
 		return bad(c, "expected an instance name of 1 to %d characters "
@@ -1203,9 +1290,17 @@ instance(mctx *c, cJSON *instances, const char *name, const cJSON *in)
 	if (set_default(pgs, "general", "enabled", KT_BOOLEAN,
 	        cJSON_CreateBool(en == NULL || cJSON_IsTrue(en))) != 0)
 		return bad(c, "out of memory");
-	if (merge_member(c, pgs, in, "properties", false) != 0 ||
-	    merge_member(c, pgs, in, "property_groups", true) != 0)
+	c->hides = true;
+	rc = merge_member(c, pgs, in, "properties", false) != 0 ||
+	     merge_member(c, pgs, in, "property_groups", true) != 0 ? -1 : 0;
+	c->hides = false;
+	if (rc != 0)
 		return -1;
+	/* An instance is enabled or not, whatever it hides. */
+	if (!has_prop(pgs, "general", "enabled") &&
+	    set_default(pgs, "general", "enabled", KT_BOOLEAN,
+	        cJSON_CreateBool(en == NULL || cJSON_IsTrue(en))) != 0)
+		return bad(c, "out of memory");
 	kcfg_json_sort(pgs);
 	return 0;
 }

@@ -171,4 +171,14 @@ void kcfg_strip_secrets(cJSON *pgs);
  */
 int kcfg_check_cycles(const cJSON *views, char *err, size_t errlen);
 
+/*
+ * Checks that every dependency group (dep_NAME) of a view {PG: ...} is
+ * whole: grouping and restart_on with one value each, services with at
+ * least one, so that a partly set or partly deleted group never reaches a
+ * running snapshot.  Returns 0, or -1 with "dependency group 'dep_NAME' of
+ * 'FMRI' has no 'services'" (or "more than one 'grouping'") in err.
+ */
+int kcfg_deps_check(const cJSON *pgs, const char *fmri, char *err,
+                    size_t errlen);
+
 #endif /* SYSTEMK_KCONFIGD_MANIFEST_H */

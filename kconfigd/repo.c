@@ -13,10 +13,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,12 +41,39 @@ typedef struct kvenv {
 	bool        full;   /* the last write of the batch met MDB_MAP_FULL */
 	bool        grow;   /* grow the map before the next batch */
 	cJSON      *events; /* committed (to the batch) and not yet taken */
+	/* Read transactions may run on other threads (repo.h: readers);
+	 * they hold this shared, map growth holds it exclusively, as LMDB
+	 * wants no transaction open while the map is resized. */
+	pthread_rwlock_t maplock;
 } kvenv;
 
+/*
+ * Composed views, as repo.get answered them, by the LMDB transaction id
+ * they were read at: a read transaction with the same id sees exactly the
+ * same data, so a hit is exact, and any commit makes every entry stale.
+ * Composition parses and merges four layers; a hit costs two copies.
+ */
+#define VIEW_CACHE 64
+
+typedef struct vcache {
+	char      key[KEY_MAX]; /* "SVC/INST/SNAP" */
+	size_t    txnid;        /* 0: empty */
+	long long gen;
+	cJSON    *gens, *pgs;
+} vcache;
+
+typedef struct memo {
+	char              *key, *text;
+	unsigned long long txnid;
+} memo;
+
 struct krepo {
-	kvenv p; /* persistent */
-	kvenv v; /* volatile */
-	char  state_dir[256];
+	kvenv           p; /* persistent */
+	kvenv           v; /* volatile */
+	char            state_dir[256];
+	pthread_mutex_t vmu; /* vc, memo: readers run on several threads */
+	vcache          vc[VIEW_CACHE];
+	memo            memo[VIEW_CACHE];
 };
 
 /* ---- the key/value layer ------------------------------------------------------ */
@@ -652,6 +681,14 @@ refresh_one(tx *t, const char *svc, const char *inst, bool only_changed,
 		if (ke == KE_NOT_FOUND)
 			ke = KE_OK;
 	}
+	/* A partly set dependency group never reaches running. */
+	if (ke == KE_OK) {
+		char f[KCFG_FMRI_MAX];
+
+		kcfg_fmri_format(f, sizeof(f), svc, inst);
+		if (kcfg_deps_check(view, f, t->why, t->whylen) != 0)
+			ke = KE_INVALID;
+	}
 	if (ke == KE_OK && !(only_changed && running != NULL &&
 	                       cJSON_Compare(view, running, true))) {
 		if (running != NULL)
@@ -707,9 +744,14 @@ typedef int (*txn_fn)(tx *t, void *arg);
 static int
 grow(kvenv *e)
 {
+	int rc;
+
 	if (e->mapsize >= MAP_LIMIT)
 		return -1;
-	if (mdb_env_set_mapsize(e->env, e->mapsize * 2) != 0)
+	pthread_rwlock_wrlock(&e->maplock);
+	rc = mdb_env_set_mapsize(e->env, e->mapsize * 2);
+	pthread_rwlock_unlock(&e->maplock);
+	if (rc != 0)
 		return -1;
 	e->mapsize *= 2;
 	klog_info("grew the %s map to %zu MiB", e->name, e->mapsize >> 20);
@@ -759,12 +801,16 @@ static int
 run_read(kvenv *e, txn_fn fn, void *arg, char *why, size_t whylen)
 {
 	tx  t = { .dbi = e->dbi, .why = why, .whylen = whylen };
-	int rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t.txn), ke;
+	int rc, ke;
 
-	if (rc != 0)
+	pthread_rwlock_rdlock(&e->maplock);
+	if ((rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t.txn)) != 0) {
+		pthread_rwlock_unlock(&e->maplock);
 		return mfail(&t, rc, "begin a transaction on", e->name);
+	}
 	ke = fn(&t, arg);
 	mdb_txn_abort(t.txn);
+	pthread_rwlock_unlock(&e->maplock);
 	return ke;
 }
 
@@ -782,6 +828,7 @@ typedef struct req {
 	cJSON              *out;
 	cJSON              *gens;
 	long long           gen;
+	krepo              *repo; /* do_get: the view cache */
 } req;
 
 /* Restarts a request's output, for a run after MDB_MAP_FULL. */
@@ -943,6 +990,109 @@ do_get(tx *t, void *arg)
 	return ke;
 }
 
+static unsigned
+vcache_slot(const char *key)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % VIEW_CACHE;
+}
+
+/* do_get through the view cache (copies in and out, under vmu). */
+static int
+do_get_cached(tx *t, void *arg)
+{
+	req    *q = arg;
+	vcache *c;
+	char    key[KEY_MAX];
+	size_t  id = mdb_txn_id(t->txn);
+	int     ke;
+
+	if (snprintf(key, sizeof(key), "%s/%s/%s", q->svc, q->inst,
+	        q->snap != NULL ? q->snap : "") >= (int)sizeof(key))
+		return do_get(t, arg);
+	c = &q->repo->vc[vcache_slot(key)];
+	pthread_mutex_lock(&q->repo->vmu);
+	if (c->txnid == id && strcmp(c->key, key) == 0) {
+		req_reset(q);
+		q->gen = c->gen;
+		q->gens = cJSON_Duplicate(c->gens, true);
+		q->out = cJSON_Duplicate(c->pgs, true);
+		pthread_mutex_unlock(&q->repo->vmu);
+		return q->gens != NULL && q->out != NULL ? KE_OK : oom(t);
+	}
+	pthread_mutex_unlock(&q->repo->vmu);
+	if ((ke = do_get(t, arg)) != KE_OK)
+		return ke;
+	cJSON *gens = cJSON_Duplicate(q->gens, true);
+	cJSON *pgs = cJSON_Duplicate(q->out, true);
+
+	pthread_mutex_lock(&q->repo->vmu);
+	/* Keep the newest: an older reader must not evict a newer view. */
+	if (gens != NULL && pgs != NULL && id >= c->txnid) {
+		cJSON_Delete(c->gens);
+		cJSON_Delete(c->pgs);
+		*c = (vcache) { .txnid = id, .gen = q->gen, .gens = gens,
+			.pgs = pgs };
+		snprintf(c->key, sizeof(c->key), "%s", key);
+		gens = pgs = NULL;
+	}
+	pthread_mutex_unlock(&q->repo->vmu);
+	cJSON_Delete(gens);
+	cJSON_Delete(pgs);
+	return KE_OK;
+}
+
+unsigned long long
+krepo_txnid(krepo *r)
+{
+	MDB_envinfo info;
+
+	return mdb_env_info(r->p.env, &info) == 0 ? (unsigned long long)
+	                                                info.me_last_txnid
+	                                          : 0;
+}
+
+char *
+krepo_memo_get(krepo *r, const char *key)
+{
+	memo              *m = &r->memo[vcache_slot(key)];
+	unsigned long long now = krepo_txnid(r);
+	char              *text = NULL;
+
+	pthread_mutex_lock(&r->vmu);
+	if (now != 0 && m->txnid == now && m->key != NULL &&
+	    strcmp(m->key, key) == 0)
+		text = strdup(m->text);
+	pthread_mutex_unlock(&r->vmu);
+	return text;
+}
+
+void
+krepo_memo_put(krepo *r, const char *key, unsigned long long txnid,
+               const char *text)
+{
+	memo *m = &r->memo[vcache_slot(key)];
+	char *k, *t;
+
+	if (txnid == 0 || strlen(text) > KREPO_MEMO_MAX)
+		return;
+	k = strdup(key);
+	t = strdup(text);
+	pthread_mutex_lock(&r->vmu);
+	if (k != NULL && t != NULL && txnid >= m->txnid) {
+		free(m->key);
+		free(m->text);
+		*m = (memo) { .key = k, .text = t, .txnid = txnid };
+		k = t = NULL;
+	}
+	pthread_mutex_unlock(&r->vmu);
+	free(k);
+	free(t);
+}
+
 int
 krepo_get(krepo *r, const char *svc, const char *inst, bool running,
           cJSON **pgs, long long *generation, char *why, size_t whylen)
@@ -956,7 +1106,7 @@ krepo_get_gens(krepo *r, const char *svc, const char *inst, const char *snap,
                cJSON **pgs, long long *generation, cJSON **gens, char *why,
                size_t whylen)
 {
-	req q = { .svc = svc, .inst = inst, .snap = snap };
+	req q = { .svc = svc, .inst = inst, .snap = snap, .repo = r };
 	int ke;
 
 	if (snap != NULL && inst[0] == '\0') {
@@ -964,7 +1114,7 @@ krepo_get_gens(krepo *r, const char *svc, const char *inst, const char *snap,
 		*pgs = NULL;
 		return KE_INVALID;
 	}
-	ke = run_read(&r->p, do_get, &q, why, whylen);
+	ke = run_read(&r->p, do_get_cached, &q, why, whylen);
 	if (ke != KE_OK)
 		req_reset(&q);
 	*pgs = q.out;
@@ -1114,6 +1264,69 @@ krepo_running(krepo *r, cJSON **instances, char *why, size_t whylen)
 }
 
 /* Export: the layered groups of each level, service by service. */
+/* Drops tombstones (and groups left with nothing but them). */
+static void
+strip_tombstones(cJSON *pgs)
+{
+	cJSON *g = pgs->child, *gnext, *p, *pnext;
+
+	for (; g != NULL; g = gnext) {
+		gnext = g->next;
+		for (p = g->child; p != NULL; p = pnext) {
+			pnext = p->next;
+			if (kcfg_tombstone(p))
+				cJSON_Delete(cJSON_DetachItemViaPointer(g, p));
+		}
+		if (g->child == NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(pgs, g));
+	}
+}
+
+/*
+ * An instance's level for export: its own groups (admin over manifest,
+ * tombstones resolved) plus a null for every group or property it hides of
+ * what the service level gives it (systemk-manifest(5)), so that importing
+ * the export hides them again.  svc_pgs is the service level.
+ */
+static int
+export_instance(tx *t, const char *svc, const char *inst,
+                const cJSON *svc_pgs, cJSON **pgs)
+{
+	cJSON *view = NULL;
+	int    ke = level_get(t, svc, inst, pgs);
+
+	if (ke == KE_OK)
+		ke = view_get(t, svc, inst, false, &view);
+	if (ke != KE_OK) {
+		cJSON_Delete(*pgs);
+		*pgs = NULL;
+		return ke;
+	}
+	strip_tombstones(*pgs);
+	for (const cJSON *g = svc_pgs->child; g != NULL; g = g->next) {
+		const cJSON *vg = cJSON_GetObjectItemCaseSensitive(view, g->string);
+		cJSON       *og = cJSON_GetObjectItemCaseSensitive(*pgs, g->string);
+
+		if (vg == NULL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(*pgs, g->string);
+			cJSON_AddNullToObject(*pgs, g->string);
+			continue;
+		}
+		for (const cJSON *p = g->child; p != NULL; p = p->next) {
+			if (cJSON_GetObjectItemCaseSensitive(vg, p->string) != NULL)
+				continue;
+			if (og == NULL)
+				og = cJSON_AddObjectToObject(*pgs, g->string);
+			cJSON_AddNullToObject(og, p->string);
+		}
+		if (og != NULL)
+			kcfg_json_sort(og);
+	}
+	kcfg_json_sort(*pgs);
+	cJSON_Delete(view);
+	return KE_OK;
+}
+
 static int
 export_service(tx *t, const char *svc, cJSON *out)
 {
@@ -1128,7 +1341,8 @@ export_service(tx *t, const char *svc, cJSON *out)
 	     ke == KE_OK && i != NULL; i = i->next) {
 		cJSON *p = NULL;
 
-		if ((ke = level_get(t, svc, i->valuestring, &p)) == KE_OK)
+		if ((ke = export_instance(t, svc, i->valuestring, spgs, &p)) ==
+		    KE_OK)
 			cJSON_AddItemToObject(ipgs, i->valuestring, p);
 	}
 	if (ke == KE_OK) {
@@ -1459,6 +1673,157 @@ gens_match(tx *t, const char *fmri, const cJSON *want, const cJSON *have)
 	return KE_OK;
 }
 
+/*
+ * The distinct groups ops name, or NULL when one names none (delcust of a
+ * whole level) or on failure: then the commit works on whole layers.
+ * Composition and the ops work group by group, so a commit that reads and
+ * writes only the groups it names does exactly what one over whole layers
+ * does, at a cost that does not grow with the service.
+ */
+static cJSON *
+ops_groups(const cJSON *ops)
+{
+	cJSON *names = cJSON_CreateObject();
+
+	for (const cJSON *op = ops->child; names != NULL && op != NULL;
+	     op = op->next) {
+		const char *pg = kipc_json_str(op, "pg");
+
+		if (pg == NULL) {
+			cJSON_Delete(names);
+			return NULL;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(names, pg) == NULL &&
+		    !cJSON_AddItemToObject(names, pg, cJSON_CreateTrue())) {
+			cJSON_Delete(names);
+			return NULL;
+		}
+	}
+	return names;
+}
+
+/* Like layer_get, only the groups named in names (an object). */
+static int
+layer_get_some(tx *t, const char *svc, const char *inst, const char *layer,
+               const cJSON *names, cJSON **pgs)
+{
+	char prefix[KEY_MAX], k[KEY_MAX];
+	int  ke = KE_OK;
+
+	key_layer(prefix, svc, inst, layer);
+	if ((*pgs = cJSON_CreateObject()) == NULL)
+		return oom(t);
+	for (const cJSON *n = names->child; ke == KE_OK && n != NULL;
+	     n = n->next) {
+		cJSON *pg;
+
+		if (snprintf(k, sizeof(k), "%s%s", prefix, n->string) >=
+		    (int)sizeof(k))
+			continue; /* cannot exist: stored keys are shorter */
+		if ((ke = kv_get(t, k, &pg)) == KE_NOT_FOUND) {
+			ke = KE_OK;
+			continue;
+		}
+		if (ke == KE_OK && !cJSON_AddItemToObject(*pgs, n->string, pg)) {
+			cJSON_Delete(pg);
+			ke = oom(t);
+		}
+	}
+	if (ke != KE_OK) {
+		cJSON_Delete(*pgs);
+		*pgs = NULL;
+	}
+	return ke;
+}
+
+/* lower_get of the groups in names only. */
+static int
+lower_get_some(tx *t, const char *svc, const char *inst, const cJSON *names,
+               cJSON **lower)
+{
+	cJSON *sm = NULL, *sa = NULL, *im = NULL;
+	int    ke = layer_get_some(t, svc, "", "manifest", names, &sm);
+
+	if (ke == KE_OK && inst[0] != '\0') {
+		ke = layer_get_some(t, svc, "", "admin", names, &sa);
+		if (ke == KE_OK)
+			ke = layer_get_some(t, svc, inst, "manifest", names, &im);
+	}
+	if (ke == KE_OK && (*lower = kcfg_view(sm, sa, im, NULL)) == NULL)
+		ke = oom(t);
+	cJSON_Delete(sm);
+	cJSON_Delete(sa);
+	cJSON_Delete(im);
+	return ke;
+}
+
+/*
+ * layer_put of the groups in names only: each is written as pgs has it,
+ * or deleted when pgs lacks it; the others stay as they are.  Counts a
+ * change in the generation of every group whose content moved.
+ */
+static int
+layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
+               const cJSON *names, const cJSON *pgs)
+{
+	char   prefix[KEY_MAX], k[KEY_MAX];
+	cJSON *gens = NULL;
+	bool   moved = false;
+	int    ke = gens_get(t, svc, inst, &gens);
+
+	key_layer(prefix, svc, inst, layer);
+	for (const cJSON *n = names->child; ke == KE_OK && n != NULL;
+	     n = n->next) {
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(pgs, n->string);
+		char        *text = NULL;
+		MDB_val      kv, old, nv;
+		int          rc;
+
+		if (snprintf(k, sizeof(k), "%s%s", prefix, n->string) >=
+		    (int)sizeof(k)) {
+			snprintf(t->why, t->whylen, "group name '%s' too long",
+			    n->string);
+			ke = KE_INVALID;
+			break;
+		}
+		if (g != NULL && (text = cJSON_PrintUnformatted(g)) == NULL) {
+			ke = oom(t);
+			break;
+		}
+		/* Stored groups are this printer's canonical text: equal
+		 * bytes, no change. */
+		kv = mval(k);
+		if ((rc = mdb_get(t->txn, t->dbi, &kv, &old)) != 0 &&
+		    rc != MDB_NOTFOUND) {
+			free(text);
+			ke = mfail(t, rc, "read", k);
+			break;
+		}
+		if ((rc == MDB_NOTFOUND && text == NULL) ||
+		    (rc == 0 && text != NULL && old.mv_size == strlen(text) &&
+		        memcmp(old.mv_data, text, old.mv_size) == 0)) {
+			free(text);
+			continue;
+		}
+		gen_count(gens, n->string);
+		moved = true;
+		if (text != NULL) {
+			nv = mval(text);
+			rc = mdb_put(t->txn, t->dbi, &kv, &nv, 0);
+		} else
+			rc = mdb_del(t->txn, t->dbi, &kv, NULL);
+		free(text);
+		if (rc != 0)
+			ke = mfail(t, rc, "write", k);
+	}
+	if (ke == KE_OK && moved) {
+		key_gens(k, svc, inst);
+		ke = kv_put(t, k, gens);
+	}
+	cJSON_Delete(gens);
+	return ke;
+}
+
 static bool
 touches_deps(const cJSON *ops)
 {
@@ -1471,17 +1836,18 @@ touches_deps(const cJSON *ops)
 	return false;
 }
 
+/*
+ * A commit's reads: the service and instance exist, the generations the
+ * writer read still hold, then the level's lower view and admin layer --
+ * of the groups in names, or whole when names is NULL.
+ */
 static int
-do_commit(tx *t, void *arg)
+commit_read(tx *t, req *q, const char *fmri, const cJSON *names,
+            cJSON **lower, cJSON **admin)
 {
-	req      *q = arg;
-	char      fmri[KCFG_FMRI_MAX];
-	cJSON    *lower = NULL, *admin = NULL, *view = NULL, *views = NULL;
 	long long gen;
 	int       ke;
 
-	req_reset(q);
-	kcfg_fmri_format(fmri, sizeof(fmri), q->svc, q->inst);
 	if ((ke = gen_get(t, q->svc, &gen)) != KE_OK)
 		return ke;
 	if (q->inst[0] != '\0' && (ke = inst_check(t, q->svc, q->inst)) != KE_OK)
@@ -1489,9 +1855,27 @@ do_commit(tx *t, void *arg)
 	if ((ke = gens_view(t, q->svc, q->inst, &q->gens)) == KE_OK)
 		ke = gens_match(t, fmri, q->in2, q->gens);
 	if (ke == KE_OK)
-		ke = lower_get(t, q->svc, q->inst, &lower);
+		ke = names != NULL ? lower_get_some(t, q->svc, q->inst, names, lower)
+		                   : lower_get(t, q->svc, q->inst, lower);
 	if (ke == KE_OK)
-		ke = layer_get(t, q->svc, q->inst, "admin", &admin);
+		ke = names != NULL ? layer_get_some(t, q->svc, q->inst, "admin",
+		                         names, admin)
+		                   : layer_get(t, q->svc, q->inst, "admin", admin);
+	return ke;
+}
+
+static int
+do_commit(tx *t, void *arg)
+{
+	req      *q = arg;
+	char      fmri[KCFG_FMRI_MAX];
+	cJSON    *lower = NULL, *admin = NULL, *view = NULL, *views = NULL;
+	cJSON    *names = ops_groups(q->in);
+	int       ke;
+
+	req_reset(q);
+	kcfg_fmri_format(fmri, sizeof(fmri), q->svc, q->inst);
+	ke = commit_read(t, q, fmri, names, &lower, &admin);
 	for (const cJSON *op = q->in->child; ke == KE_OK && op != NULL;
 	     op = op->next) {
 		cJSON_Delete(view);
@@ -1500,8 +1884,19 @@ do_commit(tx *t, void *arg)
 		else
 			ke = op_apply(t, fmri, op, admin, view);
 	}
+	/* The level's dependency groups stay whole (those the ops touch,
+	 * when they name groups; lower then holds only those). */
+	if (ke == KE_OK && touches_deps(q->in)) {
+		cJSON_Delete(view);
+		if ((view = view_with(lower, admin)) == NULL)
+			ke = oom(t);
+		else if (kcfg_deps_check(view, fmri, t->why, t->whylen) != 0)
+			ke = KE_INVALID;
+	}
 	if (ke == KE_OK)
-		ke = layer_put(t, q->svc, q->inst, "admin", admin);
+		ke = names != NULL ? layer_put_some(t, q->svc, q->inst, "admin",
+		                         names, admin)
+		                   : layer_put(t, q->svc, q->inst, "admin", admin);
 	if (ke == KE_OK)
 		ke = gen_bump(t, q->svc);
 	if (ke == KE_OK && touches_deps(q->in) && (ke = all_views(t, &views)) ==
@@ -1517,6 +1912,7 @@ do_commit(tx *t, void *arg)
 	cJSON_Delete(admin);
 	cJSON_Delete(view);
 	cJSON_Delete(views);
+	cJSON_Delete(names);
 	return ke;
 }
 
@@ -1682,6 +2078,24 @@ grow_ahead(kvenv *e)
 	e->full = e->grow = false;
 }
 
+/*
+ * LMDB reports a short page write as EIO (mdb_page_flush), which is what a
+ * full filesystem produces: name that cause when the repository's
+ * filesystem has less than 1 MiB left, so the operator knows what to free.
+ */
+static const char *
+commit_cause(kvenv *e, int rc)
+{
+	struct statvfs   sv;
+	mdb_filehandle_t fd;
+
+	if ((rc == EIO || rc == ENOSPC) && mdb_env_get_fd(e->env, &fd) == 0 &&
+	    fstatvfs(fd, &sv) == 0 &&
+	    (unsigned long long)sv.f_bavail * sv.f_frsize < (1ull << 20))
+		return strerror(ENOSPC);
+	return mdb_strerror(rc);
+}
+
 int
 krepo_batch_begin(krepo *r, char *why, size_t whylen)
 {
@@ -1714,7 +2128,7 @@ krepo_batch_end(krepo *r, char *why, size_t whylen)
 	r->p.batch = NULL;
 	if (rc != 0) {
 		snprintf(why, whylen, "unable to commit '%s': %s", r->p.name,
-		    mdb_strerror(rc));
+		    commit_cause(&r->p, rc));
 		cJSON_Delete(r->p.events);
 		r->p.events = NULL;
 		if (rc == MDB_MAP_FULL)
@@ -2269,6 +2683,19 @@ restore_backup(krepo *r, const char *pdir, const char *broken)
 	return done;
 }
 
+/* Growth must not starve behind a steady stream of readers. */
+static void
+maplock_init(kvenv *e)
+{
+	pthread_rwlockattr_t a;
+
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&e->maplock, &a);
+	pthread_rwlockattr_destroy(&a);
+}
+
 int
 krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
            int *dexit, char *why, size_t whylen)
@@ -2285,6 +2712,9 @@ krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
 	}
 	r->p.name = "repository";
 	r->v.name = "volatile store";
+	maplock_init(&r->p);
+	maplock_init(&r->v);
+	pthread_mutex_init(&r->vmu, NULL);
 	snprintf(r->state_dir, sizeof(r->state_dir), "%s", state_dir);
 	if (kipc_path_join(pdir, sizeof(pdir), state_dir, "repo") != 0 ||
 	    kipc_path_join(vdir, sizeof(vdir), run_dir, "volatile") != 0) {
@@ -2320,5 +2750,14 @@ krepo_close(krepo *r)
 		mdb_env_close(r->p.env);
 	if (r->v.env != NULL)
 		mdb_env_close(r->v.env);
+	pthread_rwlock_destroy(&r->p.maplock);
+	pthread_rwlock_destroy(&r->v.maplock);
+	for (int i = 0; i < VIEW_CACHE; i++) {
+		cJSON_Delete(r->vc[i].gens);
+		cJSON_Delete(r->vc[i].pgs);
+		free(r->memo[i].key);
+		free(r->memo[i].text);
+	}
+	pthread_mutex_destroy(&r->vmu);
 	free(r);
 }

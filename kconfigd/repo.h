@@ -38,6 +38,12 @@
  *
  * All functions return a kproto_err (KE_OK is 0) with a message in why on
  * failure; returned cJSON values belong to the caller.
+ *
+ * Threads: everything runs on the daemon's loop, except that the readers
+ * krepo_get, krepo_get_gens and krepo_state_get may also run on other
+ * threads at the same time (kconfigd serves repo.get and state.get on
+ * nng's threads): they use their own read transaction (MDB_NOTLS), and map
+ * growth waits for them.
  */
 #ifndef SYSTEMK_KCONFIGD_REPO_H
 #define SYSTEMK_KCONFIGD_REPO_H
@@ -97,6 +103,20 @@ int krepo_get_gens(krepo *r, const char *svc, const char *inst,
 /* The groups of snapshot snap (initial, last-import, running, previous). */
 int krepo_snapshot(krepo *r, const char *svc, const char *inst,
                    const char *snap, cJSON **pgs, char *why, size_t whylen);
+
+/*
+ * A memo of printed replies, valid while the repository does not change:
+ * krepo_txnid() is the id of the last committed transaction;
+ * krepo_memo_put() stores text under key as read at txnid (taken with
+ * krepo_txnid() before the read); krepo_memo_get() returns a copy of it
+ * (caller frees) only while no transaction has committed since, else NULL.
+ * Bounded (a few dozen entries, KREPO_MEMO_MAX bytes each).  Thread-safe.
+ */
+#define KREPO_MEMO_MAX (64 * 1024)
+unsigned long long krepo_txnid(krepo *r);
+char *krepo_memo_get(krepo *r, const char *key);
+void  krepo_memo_put(krepo *r, const char *key, unsigned long long txnid,
+                     const char *text);
 
 /* [{"fmri", "service", "instance"}...] in key order. */
 int krepo_list(krepo *r, cJSON **instances, char *why, size_t whylen);

@@ -562,6 +562,39 @@ START_TEST(cycle_long_chain)
 }
 END_TEST
 
+START_TEST(instance_hides_inherited)
+{
+	kcfg_service s = convert_ok(
+	    "{\"service\": \"h\", \"properties\": {\"app\": {\"a\": {\"type\": "
+	    "\"string\", \"value\": \"x\"}}, \"g\": {\"b\": {\"type\": \"string\", "
+	    "\"value\": \"y\"}}}, \"instances\": {\"i\": {\"properties\": "
+	    "{\"app\": {\"a\": null}, \"g\": null}}}}");
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(s.instances, "i");
+	cJSON       *v = kcfg_view(s.pgs, NULL, i, NULL);
+
+	/* Kept as tombstones in the instance's layer... */
+	ck_assert(kcfg_tombstone(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(i, "app"), "a")));
+	ck_assert(kcfg_tombstone(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(i, "g"), KCFG_PG_MASK)));
+	/* ...so the view hides both, and the instance is still enabled. */
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(v, "app"));
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(v, "g"));
+	ck_assert(cJSON_IsTrue(cJSON_GetArrayItem(vals(v, "general", "enabled"),
+	    0)));
+	ck_assert_str_eq(str0(s.pgs, "general", "description"), "");
+	cJSON_Delete(v);
+	kcfg_service_free(&s);
+	/* Only an instance inherits. */
+	convert_bad("{\"service\": \"h\", \"properties\": {\"app\": {\"a\": "
+	            "null}}}", "web.json: /properties/app/a: null hides an "
+	            "inherited property: only an instance inherits");
+	convert_bad("{\"service\": \"h\", \"properties\": {\"app\": null}}",
+	    "web.json: /properties/app: null hides an inherited group: only an "
+	    "instance inherits");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -582,6 +615,7 @@ suite(void)
 	tcase_add_test(tc, composition_and_layering);
 	tcase_add_test(tc, strip_secrets);
 	tcase_add_test(tc, cycles);
+	tcase_add_test(tc, instance_hides_inherited);
 	tcase_add_test(tc, cycle_long_chain);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "handlers.h"
 #include "kipc.h"
 #include "manifest.h"
 #include "repo.h"
@@ -236,6 +237,160 @@ START_TEST(backup_and_check)
 }
 END_TEST
 
+/* The generation of group pg in the instance's view. */
+static long long
+gen_of_pg(krepo *r, const char *pg)
+{
+	cJSON    *pgs = NULL, *gens = NULL;
+	long long gen, g;
+
+	ck_assert_int_eq(krepo_get_gens(r, "web", "default", NULL, &pgs, &gen,
+	                     &gens, why, sizeof(why)), KE_OK);
+	g = (long long)cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(gens, pg));
+	cJSON_Delete(pgs);
+	cJSON_Delete(gens);
+	return g;
+}
+
+START_TEST(cached_views_and_group_scope)
+{
+	krepo    *r = open_web();
+	long long app0 = gen_of_pg(r, "app"), start0 = gen_of_pg(r, "start");
+
+	/* Read twice (the second from the view cache), then commit: the
+	 * next read must see the commit, not the cached view. */
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "7") "]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "7");
+	/* A commit reads and writes only the groups it names: app moved,
+	 * start did not; the same value again moves nothing. */
+	ck_assert_int_eq(gen_of_pg(r, "app"), app0 + 1);
+	ck_assert_int_eq(gen_of_pg(r, "start"), start0);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "7") "]", NULL), KE_OK);
+	ck_assert_int_eq(gen_of_pg(r, "app"), app0 + 1);
+	/* An admin group emptied by delcust of one property is gone. */
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delcust\", \"pg\": \"app\", "
+	                           "\"prop\": \"port\"}]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_int_eq(gen_of_pg(r, "app"), app0 + 2);
+	krepo_close(r);
+}
+END_TEST
+
+/* commit() at the service level (svc:/web). */
+static int
+commit_svc(krepo *r, const char *ops)
+{
+	cJSON    *o = cJSON_Parse(ops), *ng = NULL;
+	long long gen;
+	int       ke;
+
+	ck_assert_ptr_nonnull(o);
+	ke = krepo_commit(r, "web", "", o, NULL, &gen, &ng, why, sizeof(why));
+	cJSON_Delete(o);
+	cJSON_Delete(ng);
+	return ke;
+}
+
+#define DSET(g, p, t, v)                                                         \
+	"{\"op\": \"set\", \"pg\": \"" g "\", \"prop\": \"" p "\", \"type\": \"" t  \
+	"\", \"values\": [" v "]}"
+#define WHOLE(g)                                                                 \
+	"[" DSET(g, "grouping", "string", "\"require_all\"") ", "                 \
+	DSET(g, "restart_on", "string", "\"none\"") ", "                          \
+	DSET(g, "services", "fmri", "\"svc:/db:default\"") "]"
+
+START_TEST(dependency_groups_stay_whole)
+{
+	krepo *r = open_web();
+	cJSON *refreshed = NULL;
+
+	/* A commit that leaves a group partial is refused, naming it. */
+	ck_assert_int_eq(commit(r, "[" DSET("dep_x", "grouping", "string",
+	                     "\"require_all\"") "]", NULL), KE_INVALID);
+	ck_assert_ptr_nonnull(strstr(why, "dependency group 'dep_x'"));
+	ck_assert_ptr_nonnull(strstr(why, "restart_on"));
+	ck_assert_int_eq(commit(r, WHOLE("dep_x"), NULL), KE_OK);
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delprop\", \"pg\": \"dep_x\", "
+	                           "\"prop\": \"services\"}]", NULL), KE_INVALID);
+	ck_assert_ptr_nonnull(strstr(why, "'dep_x'"));
+	ck_assert_int_eq(commit(r, "[" DSET("dep_x", "grouping", "string",
+	                     "\"require_all\", \"require_any\"") "]", NULL),
+	    KE_INVALID);
+	ck_assert_msg(strstr(why, "grouping") != NULL, "why: %s", why);
+	/* Deleting the whole group is fine. */
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delprop\", \"pg\": \"dep_x\"}]",
+	                     NULL), KE_OK);
+
+	/* Partial through the levels: the instance overrides one property
+	 * of a service-level group, then the service drops the group.  The
+	 * running snapshot must not take the remains. */
+	ck_assert_int_eq(commit_svc(r, WHOLE("dep_y")), KE_OK);
+	ck_assert_int_eq(commit(r, "[" DSET("dep_y", "restart_on", "string",
+	                     "\"restart\"") "]", NULL), KE_OK);
+	ck_assert_int_eq(commit_svc(r, "[{\"op\": \"delprop\", \"pg\": "
+	                               "\"dep_y\"}]"), KE_OK);
+	ck_assert_int_eq(krepo_refresh(r, "web", "default", &refreshed, why,
+	                     sizeof(why)), KE_INVALID);
+	ck_assert_ptr_nonnull(strstr(why, "dependency group 'dep_y' of "
+	                                  "'svc:/web:default' has no 'grouping'"));
+	cJSON_Delete(refreshed);
+	refreshed = NULL;
+	ck_assert_int_eq(commit(r, "[{\"op\": \"delcust\", \"pg\": \"dep_y\"}]",
+	                     NULL), KE_OK);
+	ck_assert_int_eq(krepo_refresh(r, "web", "default", &refreshed, why,
+	                     sizeof(why)), KE_OK);
+	cJSON_Delete(refreshed);
+	krepo_close(r);
+}
+END_TEST
+
+/* repo.get as text (kcfgd_get_text), as kconfigd's IPC threads run it. */
+static char *
+get_text(krepo *r, const char *params, bool privileged)
+{
+	cJSON *p = cJSON_Parse(params);
+	char  *text = NULL;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(kcfgd_get_text(r, p, privileged, &text, why,
+	                     sizeof(why)), KE_OK);
+	cJSON_Delete(p);
+	return text;
+}
+
+START_TEST(memo_follows_commits_and_privilege)
+{
+	krepo *r = open_web();
+	char  *t1 = get_text(r, "{\"fmri\": \"web\", \"pg\": \"app\"}", true);
+	char  *t2 = get_text(r, "{\"fmri\": \"web\", \"pg\": \"app\"}", true);
+	char  *t3, *t4, *t5;
+
+	ck_assert_str_eq(t1, t2); /* the second from the memo */
+	ck_assert_ptr_nonnull(strstr(t1, "[80]"));
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "81") ", "
+	                        SET("key", "\"type\": \"string\", \"secret\": true, ",
+	                            "\"s3cr3t\"") "]", NULL), KE_OK);
+	t3 = get_text(r, "{\"fmri\": \"web\", \"pg\": \"app\"}", true);
+	ck_assert_ptr_nonnull(strstr(t3, "[81]"));
+	ck_assert_ptr_nonnull(strstr(t3, "s3cr3t"));
+	/* A privileged reply in the memo never reaches an unprivileged peer. */
+	t4 = get_text(r, "{\"fmri\": \"web\", \"pg\": \"app\"}", false);
+	ck_assert_ptr_null(strstr(t4, "s3cr3t"));
+	ck_assert_ptr_nonnull(strstr(t4, "[81]"));
+	t5 = get_text(r, "{\"fmri\": \"web\", \"pg\": \"app\"}", true);
+	ck_assert_str_eq(t3, t5);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(t4);
+	free(t5);
+	krepo_close(r);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -249,6 +404,9 @@ suite(void)
 	tcase_add_test(tc, group_commit);
 	tcase_add_test(tc, tombstones_compose);
 	tcase_add_test(tc, backup_and_check);
+	tcase_add_test(tc, cached_views_and_group_scope);
+	tcase_add_test(tc, dependency_groups_stay_whole);
+	tcase_add_test(tc, memo_follows_commits_and_privilege);
 	suite_add_tcase(s, tc);
 	return s;
 }
