@@ -308,22 +308,23 @@ parse_method(svc_config *cfg, const cJSON *pgs, const char *pg, svc_method *m,
 	m->timeout_ms = t * 1000;
 }
 
+/* PG/signal (stop: to the group; refresh: to the main process). */
 static void
-parse_stop_signal(svc_config *cfg, const cJSON *pgs)
+parse_signal(svc_config *cfg, const cJSON *pgs, const char *pg, int *out)
 {
-	const cJSON *p = prop_get(pgs, "stop", "signal");
+	const cJSON *p = prop_get(pgs, pg, "signal");
 	const cJSON *v = p ? prop_at(p, 0) : NULL;
 	int64_t      n;
 
 	if (!v)
 		return;
 	if (cJSON_IsString(v) && svc_signal_parse(v->valuestring) > 0)
-		cfg->stop_signal = svc_signal_parse(v->valuestring);
+		*out = svc_signal_parse(v->valuestring);
 	else if (cJSON_IsNumber(v) && kipc_json_int64(v, &n) == 0 && n > 0 &&
 	         n < NSIG)
-		cfg->stop_signal = (int)n;
+		*out = (int)n;
 	else
-		cfg_fail(cfg, "stop", "signal", "unknown signal");
+		cfg_fail(cfg, pg, "signal", "unknown signal");
 }
 
 static void
@@ -548,7 +549,8 @@ svc_config_new(const char *fmri, const cJSON *pgs)
 	parse_method(cfg, pgs, "stop", &cfg->stop, SVC_DEF_STOP_TIMEOUT_S, &oom);
 	parse_method(cfg, pgs, "refresh", &cfg->refresh,
 	    SVC_DEF_START_TIMEOUT_S, &oom);
-	parse_stop_signal(cfg, pgs);
+	parse_signal(cfg, pgs, "stop", &cfg->stop_signal);
+	parse_signal(cfg, pgs, "refresh", &cfg->refresh_signal);
 	parse_restart(cfg, pgs);
 	parse_context(cfg, pgs, &oom);
 	parse_deps(cfg, pgs, &oom);

@@ -94,6 +94,8 @@ typedef struct svc_config {
 	svc_method stop; /* stop.argv NULL: signal the group */
 	svc_method refresh;
 	int        stop_signal;
+	int        refresh_signal; /* refresh.signal, to the main process when
+	                            * there is no refresh method; 0: none */
 
 	enum svc_restart_policy restart;
 	uint64_t                delay_ms;

@@ -344,6 +344,44 @@ h_reload(kstartd *k, kipc_req *r)
 		kipc_req_reply(r, NULL);
 }
 
+/* svc.timeline: each instance's first wait, start and online (kctl plot). */
+static int
+by_fmri(const void *a, const void *b)
+{
+	return strcmp((*(const inst *const *)a)->cfg->fmri,
+	    (*(const inst *const *)b)->cfg->fmri);
+}
+
+static void
+h_timeline(kstartd *k, kipc_req *r)
+{
+	cJSON       *res = cJSON_CreateObject();
+	cJSON       *arr = res ? cJSON_AddArrayToObject(res, "instances") : NULL;
+	const inst **v = calloc(k->n + 1, sizeof *v);
+
+	if (!arr || !v) {
+		cJSON_Delete(res);
+		free(v);
+		kipc_req_fail(r, KE_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < k->n; i++)
+		v[i] = k->insts[i];
+	qsort(v, k->n, sizeof *v, by_fmri);
+	for (size_t i = 0; i < k->n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "fmri", v[i]->cfg->fmri);
+		cJSON_AddStringToObject(o, "state", svc_st_name(v[i]->st.state));
+		add_time(o, "wait", v[i]->tl_wait_ms);
+		add_time(o, "start", v[i]->tl_start_ms);
+		add_time(o, "online", v[i]->tl_online_ms);
+		cJSON_AddItemToArray(arr, o);
+	}
+	free(v);
+	kipc_req_reply(r, res);
+}
+
 void
 k_handle(kstartd *k, kipc_req *r)
 {
@@ -362,6 +400,7 @@ k_handle(kstartd *k, kipc_req *r)
 	case KM_SVC_EXPLAIN: k_h_explain(k, r); break;
 	case KM_SVC_WAIT:    k_h_wait(k, r); break;
 	case KM_SVC_CHANGES: k_h_changes(k, r); break;
+	case KM_SVC_TIMELINE: h_timeline(k, r); break;
 	default:
 		kipc_req_fail(r, KE_INVALID, "method not served by k.startd");
 		break;

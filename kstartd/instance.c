@@ -61,6 +61,23 @@ signal_group(const inst *in, pid_t pgid, int sig)
 	return false;
 }
 
+/*
+ * The main process's group now, when it is not pgid: a forking daemon
+ * found before it called setsid(2) was recorded with its start method's
+ * group, which it left a moment later.  Signalling that group too keeps
+ * the stop from missing the daemon.  0 when there is nothing more.
+ */
+static pid_t
+moved_group(const inst *in, pid_t pgid)
+{
+	pid_t cur;
+
+	if (in->st.pid <= 1 || in->cfg->model != SVC_MODEL_FORKING)
+		return 0;
+	cur = getpgid(in->st.pid);
+	return cur > 1 && cur != pgid ? cur : 0;
+}
+
 static void
 spawn_start(kstartd *k, inst *in, svc_event *next)
 {
@@ -68,14 +85,19 @@ spawn_start(kstartd *k, inst *in, svc_event *next)
 	char   why[512] = "out of memory";
 	int    err = ENOMEM;
 	pid_t  pid = -1;
+	int    cg = argv ? k_cgroup_open(k, in->cfg) : -1; /* forking only */
 
 	if (argv)
-		pid = spawn_method(&k->paths, in->cfg, argv, "start",
-		    k_start_env(k, in), &err, why, sizeof why);
+		pid = spawn_method_cg(&k->paths, in->cfg, argv, "start",
+		    k_start_env(k, in), cg, &err, why, sizeof why);
+	if (cg >= 0)
+		close(cg);
 	*next = (svc_event){.type = SVC_EV_SPAWNED, .pid = pid > 0 ? pid : 0,
 	    .err = pid > 0 ? 0 : err};
 	if (pid > 0) {
 		in->start_ticks = k_proc_start_ticks(pid);
+		if (!in->tl_start_ms) /* the boot timeline: the first start */
+			in->tl_start_ms = k_wall_ms();
 		svc_log(&k->paths, in->cfg, "start: pid %ld: %s", (long)pid,
 		    argv[0]);
 	} else {
@@ -95,6 +117,11 @@ notify(kstartd *k, inst *in, const svc_event *ev, const svc_action *a)
 	k->changes++;
 	k->last_change_ms = ev->now_ms;
 	k_record_change(k, in, a->from, a->to);
+	/* A successful start (DESIGN section 3): its `start` snapshot is taken
+	 * in the next state.put_many (settle.c). */
+	if (a->from == SVC_ST_OFFLINE && a->to == SVC_ST_ONLINE &&
+	    in->st.next == SVC_ST_NONE)
+		in->snap_start = true;
 
 	if (next)
 		svc_log(&k->paths, in->cfg, "state: %s -> %s* (next %s)",
@@ -116,6 +143,11 @@ notify(kstartd *k, inst *in, const svc_event *ev, const svc_action *a)
 	 * loss; the SIGTERM exit that ends it is not a second one (an error). */
 	if (is_up)
 		in->left_up = false;
+	/* The boot timeline (svc.timeline): the first wait and online. */
+	if (a->to == SVC_ST_OFFLINE && in->st.enabled && !in->tl_wait_ms)
+		in->tl_wait_ms = ev->wall_ms;
+	if (is_up && !in->tl_online_ms)
+		in->tl_online_ms = ev->wall_ms;
 	if (was_up && !is_up && !in->left_up) {
 		in->left_up = true;
 		bool failed = ev->type == SVC_EV_EXIT &&
@@ -130,18 +162,30 @@ static void
 perform(kstartd *k, inst *in, const svc_event *ev, const svc_action *a,
         svc_event *next)
 {
+	pid_t moved;
+
 	switch (a->type) {
 	case SVC_ACT_SPAWN:
 		spawn_start(k, in, next);
 		break;
 	case SVC_ACT_SIGNAL_GROUP:
 		signal_group(in, a->pgid, a->sig);
+		if ((moved = moved_group(in, a->pgid)))
+			signal_group(in, moved, a->sig);
+		/* A forking daemon's processes that left the group. */
+		(void)k_cgroup_signal(k, in->cfg, a->pgid, a->sig);
 		break;
 	case SVC_ACT_KILL_GROUP:
 		/* Often the group is already empty; say so only when it was not. */
 		if (signal_group(in, a->pgid, SIGKILL))
 			svc_log(&k->paths, in->cfg, "killed process group %ld",
 			    (long)a->pgid);
+		if ((moved = moved_group(in, a->pgid)) &&
+		    signal_group(in, moved, SIGKILL))
+			svc_log(&k->paths, in->cfg, "killed process group %ld",
+			    (long)moved);
+		if (k_cgroup_signal(k, in->cfg, a->pgid, SIGKILL))
+			svc_log(&k->paths, in->cfg, "killed its cgroup");
 		break;
 	case SVC_ACT_ARM_TIMER:
 		in->timer_at = ev->now_ms + (int64_t)a->ms;
@@ -162,10 +206,22 @@ perform(kstartd *k, inst *in, const svc_event *ev, const svc_action *a,
 		notify(k, in, ev, a);
 		break;
 	case SVC_ACT_STOP_METHOD:
-		if (!k_run_stop_method(k, (size_t)(k_find(k, in->cfg->fmri)))) {
-			signal_group(in, a->pgid, a->sig);
-			signal_group(in, a->pgid, SIGCONT);
+		/* Could not run: the core signals the group at METHOD_DONE. */
+		if (!k_run_stop_method(k, (size_t)(k_find(k, in->cfg->fmri))))
+			*next = (svc_event){.type = SVC_EV_METHOD_DONE};
+		break;
+	case SVC_ACT_KILL_METHOD:
+		/* Methods lead their own session (spawn.c): kill the group,
+		 * and forget it (its exit is reaped as nobody's). */
+		if (in->aux_pid > 0) {
+			svc_log(&k->paths, in->cfg, "%s method: pid %ld timed out: "
+			    "killed", in->aux_stop ? "stop" : "refresh",
+			    (long)in->aux_pid);
+			if (kill(-in->aux_pid, SIGKILL) != 0 && errno == ESRCH)
+				(void)kill(in->aux_pid, SIGKILL);
+			in->aux_pid = 0;
 		}
+		in->aux_deadline = 0;
 		break;
 	default:
 		break;
@@ -185,6 +241,11 @@ k_feed_ev(kstartd *k, size_t i, svc_event ev)
 
 		ev.now_ms = k_now_ms();
 		ev.wall_ms = k_wall_ms();
+		/* Shutdown: stop timers end before kinit's deadline. */
+		ev.cap_ms = 0;
+		if (k->stop_deadline)
+			ev.cap_ms = k->stop_deadline > ev.now_ms
+			    ? (uint64_t)(k->stop_deadline - ev.now_ms) : 1;
 		svc_step(in->cfg, &in->st, &ev, acts, &n);
 		for (size_t a = 0; a < n; a++)
 			perform(k, in, &ev, &acts[a], &next);
@@ -230,11 +291,10 @@ aux_exited(kstartd *k, pid_t pid, int code, int status)
 			svc_log(&k->paths, in->cfg, "%s method: pid %ld killed by "
 			    "signal %d", in->aux_stop ? "stop" : "refresh",
 			    (long)pid, status);
-		if (in->aux_stop && in->st.pid > 0 &&
-		    svc_phase_of(&in->st) == SVC_PH_STOPPING) {
-			signal_group(in, in->st.pid, in->cfg->stop_signal);
-			signal_group(in, in->st.pid, SIGCONT);
-		}
+		in->aux_deadline = 0;
+		/* After a stop method, the core sends the stop signal. */
+		if (in->aux_stop)
+			k_feed_ev(k, i, (svc_event){.type = SVC_EV_METHOD_DONE});
 		return true;
 	}
 	return false;
@@ -279,10 +339,30 @@ stat_field(pid_t pid, int n)
 }
 
 /*
+ * Is pid our descendant?  The start method is reaped by the time its daemon
+ * is looked for, so its pid -- the session and group ids searched for --
+ * may already name a stranger's new session under load.
+ */
+static bool
+descends_from_us(pid_t pid)
+{
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		long ppid = stat_field(pid, 4);
+
+		if (ppid == getpid())
+			return true;
+		pid = (pid_t)ppid;
+	}
+	return false;
+}
+
+/*
  * The daemon a forking start method left behind: the pidfile's pid, else
- * the oldest process still in the method's session or process group, else
+ * the oldest process of the instance's cgroup (cgroup.c), else the oldest
+ * process still in the method's session or process group (and ours), else
  * the oldest child re-parented to us (we are a subreaper: a daemon that
- * called setsid lands here) that no instance claims.  0 when none.
+ * called setsid lands here) that no instance claims and that started no
+ * earlier than the start method.  0 when none.
  */
 static pid_t
 find_daemon(const kstartd *k, const inst *in)
@@ -293,6 +373,9 @@ find_daemon(const kstartd *k, const inst *in)
 
 	if (in->cfg->pidfile && (best = read_pidfile(in->cfg->pidfile)))
 		return best;
+	/* The cgroup holds the daemon wherever it went (setsid). */
+	if ((best = k_cgroup_daemon(k, in->cfg)) > 0)
+		return best;
 	if (!(d = opendir("/proc")))
 		return 0;
 	while ((e = readdir(d))) {
@@ -301,13 +384,19 @@ find_daemon(const kstartd *k, const inst *in)
 
 		if (pid <= 1 || pid == getpid())
 			continue;
-		if (stat_field((pid_t)pid, 6) == in->st.pgid ||
-		    stat_field((pid_t)pid, 5) == in->st.pgid) {
+		if ((stat_field((pid_t)pid, 6) == in->st.pgid ||
+		        stat_field((pid_t)pid, 5) == in->st.pgid) &&
+		    descends_from_us((pid_t)pid)) {
 			if (!best || pid < best)
 				best = (pid_t)pid;
 			continue;
 		}
 		if (stat_field((pid_t)pid, 4) != getpid())
+			continue;
+		/* An orphan older than the start method is not its daemon
+		 * (a helper an earlier run leaked, say). */
+		if (in->start_ticks && k_proc_start_ticks((pid_t)pid) <
+		        in->start_ticks)
 			continue;
 		for (size_t i = 0; i < k->n && !claimed; i++)
 			claimed = k->insts[i]->st.pid == pid ||
@@ -373,9 +462,18 @@ k_timers(kstartd *k)
 		k->rotate_at = now + KSTARTD_ROTATE_CHECK_MS;
 	}
 
+	svc_log_hold(); /* restarts first, their log lines after */
 	for (size_t i = 0; i < k->n; i++) {
 		inst *in = k->insts[i];
 
+		/* The refresh method's timeout: the core decides (maintenance). */
+		if (in->aux_deadline && in->aux_deadline <= now) {
+			in->aux_deadline = 0;
+			if (in->aux_pid > 0 && !in->aux_stop) {
+				svc_log(&k->paths, in->cfg, "refresh method timed out");
+				k_feed(k, i, SVC_EV_REFRESH_TIMEOUT);
+			}
+		}
 		if (!in->timer_at || in->timer_at > now)
 			continue;
 		enum svc_timer kind = in->timer_kind;
@@ -388,6 +486,7 @@ k_timers(kstartd *k)
 			svc_log(&k->paths, in->cfg, "stop timed out");
 		k_feed(k, i, timer_event(kind));
 	}
+	svc_log_flush(&k->paths);
 }
 
 int
@@ -395,12 +494,25 @@ k_poll_timeout(const kstartd *k)
 {
 	int64_t now = k_now_ms(), first = 0;
 
-	for (size_t i = 0; i < k->n; i++)
+	for (size_t i = 0; i < k->n; i++) {
 		if (k->insts[i]->timer_at &&
 		    (!first || k->insts[i]->timer_at < first))
 			first = k->insts[i]->timer_at;
+		if (k->insts[i]->aux_deadline &&
+		    (!first || k->insts[i]->aux_deadline < first))
+			first = k->insts[i]->aux_deadline;
+	}
 	if (k->persist_after && (!first || k->persist_after < first))
 		first = k->persist_after;
+	/* Start snapshots wait for k_persist(), which shutdown skips and a
+	 * failed one defers. */
+	if (k->snap_due && !k->shutting_down) {
+		int64_t due = k->snap_due > k->persist_after ? k->snap_due
+		                                              : k->persist_after;
+
+		if (!first || due < first)
+			first = due;
+	}
 	if (k->milestone_at && (!first || k->milestone_at < first))
 		first = k->milestone_at;
 	if (k->rotate_at && (!first || k->rotate_at < first))

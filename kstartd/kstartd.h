@@ -45,6 +45,12 @@
 /* Logs rotate at this size (SYSTEMK_LOG_MAX_BYTES overrides), checked at
  * every kstartd line and every KSTARTD_ROTATE_CHECK_MS. */
 #define KSTARTD_LOG_MAX_BYTES (1024u * 1024u)
+/*
+ * `start` snapshots (instances that came online) ride with the state.puts
+ * at most this long after the first one is due: a boot of 1000 services
+ * costs the repository a few durable commits, not one per loop iteration.
+ */
+#define KSTARTD_SNAP_COALESCE_MS 300
 #define KSTARTD_ROTATE_CHECK_MS 2000
 
 typedef struct inst {
@@ -60,12 +66,19 @@ typedef struct inst {
 	enum svc_restart_on lost_cause;
 	pid_t          aux_pid;   /* a running refresh or stop method */
 	bool           aux_stop;  /* aux_pid is the stop method */
+	int64_t        aux_deadline; /* refresh method's timeout (monotonic
+	                              * ms); 0: none */
+	bool           snap_start; /* came online: take its `start` snapshot
+	                            * with the next state.put_many */
 	int            pidfd;     /* adopted main process (not our child); -1 */
 	uint64_t       start_ticks; /* /proc/PID/stat field 22 of st.pid; 0 */
 	int            notify_fd; /* NOTIFY_SOCKET (notify model); -1 */
 	char          *status_text; /* last STATUS= */
 	pid_t          mainpid;   /* MAINPID= from a notify service; 0 */
 	int64_t        exit_wait_since; /* adopted exit awaiting kinit's ring */
+	/* svc.timeline (kctl plot): wall ms of this kstartd's first wait
+	 * (offline, enabled), start (spawned) and online; 0: not yet. */
+	int64_t        tl_wait_ms, tl_start_ms, tl_online_ms;
 } inst;
 
 /* A deferred svc.wait or svc.changes: answered when the state settles. */
@@ -105,8 +118,14 @@ typedef struct kstartd {
 	int64_t      last_change_ms; /* monotonic time of the last one */
 	int64_t      milestone_at;   /* re-check `default` then; 0: no need */
 	bool         shutting_down;
+	/* kinit's shutdown budget (KPROTO_FILE_SHUTDOWN_DEADLINE) less a
+	 * margin for the daemons' own exit, monotonic ms; 0: none.  Every
+	 * stop timeout armed after shutdown began ends by then. */
+	int64_t      stop_deadline;
 	int          milestone; /* last reported enum kg_milestone, -1: none */
 	int64_t      persist_after; /* monotonic ms; 0: now */
+	int64_t      snap_due;  /* send pending start snapshots then; 0: none */
+	char        *cg_base;   /* cgroup v2 dir of forking instances; NULL */
 	kwaiter     *waiters;
 	size_t       nwaiters;
 	int64_t      waiters_recheck_at; /* a wait settles then; 0: none */
@@ -213,6 +232,21 @@ cJSON *k_status_json(const kstartd *k, size_t i, bool verbose);
 /* Calls repo.running and loads it; KE_* code, message in why. */
 int    k_reload(kstartd *k, char *why, size_t whylen);
 
+/* ---- cgroup.c: a cgroup v2 per forking instance ----------------------------- */
+/* Finds a writable cgroup v2 tree and sets k->cg_base (NULL: none). */
+void  k_cgroup_init(kstartd *k);
+/* The instance's cgroup.procs, opened for writing (O_CLOEXEC), created if
+ * need be; -1 when it has none (not forking, no cgroup v2). */
+int   k_cgroup_open(const kstartd *k, const svc_config *cfg);
+/* Signals every process of the instance's cgroup not in process group pgid
+ * (already signalled); SIGKILL through cgroup.kill.  True if any. */
+bool  k_cgroup_signal(const kstartd *k, const svc_config *cfg, pid_t pgid,
+                      int sig);
+/* The oldest process in the instance's cgroup (the daemon); 0: none. */
+pid_t k_cgroup_daemon(const kstartd *k, const svc_config *cfg);
+/* At exit: removes the instances' empty cgroups and the base. */
+void  k_cgroup_cleanup(kstartd *k);
+
 /* ---- spawn.c -------------------------------------------------------------- */
 
 /* LOG_DIR/NAME:INSTANCE.log ('/' in NAME becomes '-'). */
@@ -227,10 +261,24 @@ int  spawn_log_path(const kipc_paths *p, const svc_config *cfg, char *buf,
 pid_t spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
                    const char *method, char **extra_env, int *err, char *why,
                    size_t whylen);
+/* spawn_method whose child first joins the cgroup of cg_procs (an open
+ * cgroup.procs; -1: none).  A failure to join is the child's "cgroup"
+ * step. */
+pid_t spawn_method_cg(const kipc_paths *p, const svc_config *cfg, char **argv,
+                      const char *method, char **extra_env, int cg_procs,
+                      int *err, char *why, size_t whylen);
 /* Rotates the instance's log when it reached the size (copy, truncate). */
 void svc_log_rotate(const kipc_paths *p, const svc_config *cfg);
 /* A timestamped "kstartd: ..." line in the instance's log. */
 void svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Between svc_log_hold() and its svc_log_flush() (nestable), svc_log keeps
+ * its lines and the flush writes them: one open and write per instance, the
+ * console's lines in few writes.  The configs named must live until then:
+ * hold and flush within one pass of the loop.
+ */
+void svc_log_hold(void);
+void svc_log_flush(const kipc_paths *p);
 
 #endif /* KSTARTD_KSTARTD_H */

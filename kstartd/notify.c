@@ -9,6 +9,12 @@
  * Understood: READY=1 (online), STATUS=TEXT (shown by status), STOPPING=1,
  * MAINPID=N (shown, and ${MAINPID} for the refresh and stop methods).
  * Anything else is ignored, as systemd does.
+ *
+ * A sender that exited (and was reaped) before its datagram is read can no
+ * longer be told from a stranger, so its message is refused, as systemd
+ * does.  Clients avoid that with sd_notify_barrier(): BARRIER=1 carrying a
+ * descriptor, which is closed once everything sent before it was handled;
+ * every descriptor a datagram carries is closed after it is read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,7 +151,11 @@ k_notify_read(kstartd *k, size_t i)
 
 	for (int budget = 0; budget < 64; budget++) {
 		char            buf[4096];
-		char            cbuf[CMSG_SPACE(sizeof(struct ucred))];
+		/* Credentials, and room for a few descriptors (BARRIER=1):
+		 * the kernel closes those that do not fit. */
+		char            cbuf[CMSG_SPACE(sizeof(struct ucred)) +
+		                     CMSG_SPACE(4 * sizeof(int))]
+		    __attribute__((aligned(8)));
 		struct iovec    iov = {buf, sizeof buf - 1};
 		struct msghdr   mh = {.msg_iov = &iov, .msg_iovlen = 1,
 		                      .msg_control = cbuf,
@@ -157,10 +167,25 @@ k_notify_read(kstartd *k, size_t i)
 
 		if (n < 0)
 			return;
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == SOL_SOCKET &&
 			    c->cmsg_type == SCM_CREDENTIALS)
 				cred = (struct ucred *)CMSG_DATA(c);
+			/* BARRIER=1's descriptor, or anyone's: the messages
+			 * before it are handled, and none may leak. */
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS) {
+				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (size_t f = 0; f < nfd; f++) {
+					int fd;
+
+					memcpy(&fd, CMSG_DATA(c) + f * sizeof fd,
+					    sizeof fd);
+					close(fd);
+				}
+			}
+		}
 		if (!cred || !belongs(cred->pid, in->st.pid)) {
 			klog_warn("unable to accept a notification for '%s': "
 			    "sender %ld is not the service's", in->cfg->fmri,

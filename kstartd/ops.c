@@ -63,10 +63,28 @@ k_run_refresh(kstartd *k, size_t i)
 {
 	inst *in = k->insts[i];
 
+	if (!in->cfg->refresh.argv && in->cfg->refresh_signal > 0) {
+		/* {"signal": "HUP"}: to the main process, as kill -HUP
+		 * ${MAINPID} would. */
+		pid_t main = in->mainpid > 0 ? in->mainpid : in->st.pid;
+
+		if (main > 0 && kill(main, in->cfg->refresh_signal) == 0)
+			svc_log(&k->paths, in->cfg, "refresh: signal %d to pid "
+			    "%ld", in->cfg->refresh_signal, (long)main);
+		else
+			klog_err("unable to signal '%s' to refresh: %s",
+			    in->cfg->fmri, main > 0 ? strerror(errno)
+			                            : "no main process");
+		return;
+	}
 	if (!in->cfg->refresh.argv || in->aux_pid > 0)
 		return;
 	in->aux_stop = false;
-	run_aux(k, i, &in->cfg->refresh, "refresh");
+	/* Timed by k_timers(): an overrun is SVC_EV_REFRESH_TIMEOUT. */
+	if (run_aux(k, i, &in->cfg->refresh, "refresh") &&
+	    in->cfg->refresh.timeout_ms)
+		in->aux_deadline = k_now_ms() +
+		    (int64_t)in->cfg->refresh.timeout_ms;
 }
 
 bool
@@ -79,6 +97,14 @@ k_run_stop_method(kstartd *k, size_t i)
 	in = k->insts[i];
 	if (in->aux_pid > 0 && in->aux_stop)
 		return true;
+	/* Stopping supersedes a refresh still running: it goes. */
+	if (in->aux_pid > 0) {
+		svc_log(&k->paths, in->cfg, "refresh method: pid %ld killed: "
+		    "the instance stops", (long)in->aux_pid);
+		(void)kill(-in->aux_pid, SIGKILL);
+		in->aux_pid = 0;
+		in->aux_deadline = 0;
+	}
 	in->aux_stop = true;
 	return run_aux(k, i, &in->cfg->stop, "stop");
 }
@@ -194,6 +220,12 @@ k_h_refresh(kstartd *k, kipc_req *r)
 		return;
 	}
 	cJSON_AddStringToObject(params, "fmri", fmri);
+	/* Start snapshots still pending copy the running snapshot the
+	 * instances started with: take them before it is replaced. */
+	if (k->snap_due) {
+		k->snap_due = 1;
+		k_persist(k);
+	}
 	rv = kipc_call(k->configd, kproto_method_by_id(KM_REPO_REFRESH)->name,
 	    params, &res, &err);
 	if (rv != KE_OK) {

@@ -21,6 +21,18 @@
  *
  * When the main process of a child or notify service exits, its process
  * group is SIGKILLed: leftovers must not outlive it (cgroups in issue 4).
+ *
+ * Method timeouts (timeout_s; 0 means none, as in SMF):
+ *  - start: a forking, transient or notify start method that overruns is
+ *    SIGKILLed with its group; a failure (restart policy applies);
+ *  - stop: at the timeout the group gets SIGKILL; a stop method still
+ *    running then has hung: it is SIGKILLed and the group takes the signal
+ *    path (stop signal, SIGKILL at a fresh stop timeout);
+ *  - refresh: the shell times the refresh method; one that overruns is
+ *    SIGKILLed and the instance goes to maintenance, as SMF puts an
+ *    instance whose refresh method failed;
+ *  - at shutdown, stop timeouts are cut to kinit's remaining budget
+ *    (svc_event.cap_ms), so every group gets SIGKILL before kinit's own.
  */
 #include <signal.h>
 #include <string.h>
@@ -50,10 +62,10 @@ static const char *const ev_names[SVC_EV__COUNT] = {
     "enable", "disable", "deps_satisfied", "deps_lost", "spawned", "ready",
     "exit", "restart_timer", "start_timeout", "stop", "stop_timeout",
     "clear", "restart", "mark_degraded", "mark_maintenance", "stopping",
-    "mainpid"};
+    "mainpid", "method_done", "refresh_timeout"};
 static const char *const act_names[SVC_ACT__COUNT] = {
     "spawn", "signal_group", "kill_group", "arm_timer", "cancel_timer",
-    "persist", "notify", "stop_method"};
+    "persist", "notify", "stop_method", "kill_method"};
 
 const char *
 svc_st_name(enum svc_st s)
@@ -176,6 +188,7 @@ arm(ctx *c, enum svc_timer kind, uint64_t ms)
 		a->ms = ms;
 	}
 	c->st->timer = kind;
+	c->st->timer_due_ms = c->ev->now_ms + (int64_t)ms;
 }
 
 static void
@@ -185,6 +198,29 @@ cancel(ctx *c)
 		return;
 	emit(c, SVC_ACT_CANCEL_TIMER);
 	c->st->timer = SVC_TIMER_NONE;
+}
+
+/*
+ * The stop timeout, cut to the shutdown budget the event carries (DESIGN
+ * section 7: stop timeouts are cut to what is left).  0: none -- timeout_s
+ * 0 means no timeout, as in SMF.
+ */
+static uint64_t
+stop_timeout(const ctx *c)
+{
+	uint64_t ms = c->cfg->stop.timeout_ms, cap = c->ev->cap_ms;
+
+	return cap && (ms == 0 || ms > cap) ? cap : ms;
+}
+
+/* Arms a method timeout; 0 arms none (and calls off the old timer). */
+static void
+arm_timeout(ctx *c, enum svc_timer kind, uint64_t ms)
+{
+	if (ms)
+		arm(c, kind, ms);
+	else
+		cancel(c);
 }
 
 static void
@@ -258,15 +294,17 @@ stop(ctx *c, enum svc_st next)
 		return;
 	}
 	if (c->cfg->stop.argv) {
-		/* The shell signals the group itself if the method fails. */
+		/* The group gets the signal when the method is done
+		 * (METHOD_DONE, also fed when it could not run). */
 		signal_group(c, SVC_ACT_STOP_METHOD, c->cfg->stop_signal);
+		st->stop_method = true;
 	} else {
 		signal_group(c, SVC_ACT_SIGNAL_GROUP, c->cfg->stop_signal);
 		/* A stopped (SIGSTOP) group must wake to see the signal. */
 		signal_group(c, SVC_ACT_SIGNAL_GROUP, SIGCONT);
 	}
 	st->kill_sent = false;
-	arm(c, SVC_TIMER_STOP, c->cfg->stop.timeout_ms);
+	arm_timeout(c, SVC_TIMER_STOP, stop_timeout(c));
 	set_state(c, st->state, next);
 }
 
@@ -452,7 +490,7 @@ starting_spawned(ctx *c)
 	if (c->cfg->model == SVC_MODEL_CHILD)
 		set_state(c, SVC_ST_ONLINE, SVC_ST_NONE);
 	else
-		arm(c, SVC_TIMER_START, c->cfg->start.timeout_ms);
+		arm_timeout(c, SVC_TIMER_START, c->cfg->start.timeout_ms);
 }
 
 static void
@@ -546,6 +584,12 @@ stopping_exit(ctx *c)
 	set_state(c, st->next, SVC_ST_NONE);
 }
 
+/*
+ * The stop timeout passed.  A stop method that still runs has hung: it is
+ * killed and the group takes the signal path (stop signal, SIGKILL at a
+ * fresh stop timeout, as systemd does after ExecStop); else the group gets
+ * SIGKILL.
+ */
 static void
 stopping_timeout(ctx *c)
 {
@@ -554,8 +598,77 @@ stopping_timeout(ctx *c)
 	if (st->timer != SVC_TIMER_STOP)
 		return;
 	st->timer = SVC_TIMER_NONE;
+	if (st->stop_method) {
+		st->stop_method = false;
+		emit(c, SVC_ACT_KILL_METHOD);
+		signal_group(c, SVC_ACT_SIGNAL_GROUP, c->cfg->stop_signal);
+		signal_group(c, SVC_ACT_SIGNAL_GROUP, SIGCONT);
+		arm_timeout(c, SVC_TIMER_STOP, stop_timeout(c));
+		return;
+	}
 	st->kill_sent = true;
 	signal_group(c, SVC_ACT_KILL_GROUP, SIGKILL);
+}
+
+/* The stop method is done: now the group gets the stop signal. */
+static void
+stopping_method_done(ctx *c)
+{
+	svc_state *st = c->st;
+
+	if (!st->stop_method)
+		return;
+	st->stop_method = false;
+	if (st->pid <= 0 && st->pgid <= 0)
+		return;
+	signal_group(c, SVC_ACT_SIGNAL_GROUP, c->cfg->stop_signal);
+	signal_group(c, SVC_ACT_SIGNAL_GROUP, SIGCONT);
+}
+
+/* A stop method outlived its stop (the main process exited first). */
+static void
+method_forget(ctx *c)
+{
+	c->st->stop_method = false;
+}
+
+/*
+ * Shutdown began while stopping: the stop timer is cut to the budget the
+ * event carries (or armed, when the stop had no timeout).
+ */
+static void
+stopping_recap(ctx *c)
+{
+	svc_state *st = c->st;
+	uint64_t   cap = c->ev->cap_ms;
+
+	if (!cap || st->kill_sent)
+		return;
+	if (st->timer == SVC_TIMER_STOP &&
+	    st->timer_due_ms <= c->ev->now_ms + (int64_t)cap)
+		return;
+	arm(c, SVC_TIMER_STOP, cap);
+}
+
+/*
+ * The refresh method hung: it is killed, and the service goes where SMF
+ * puts an instance whose refresh method failed: maintenance (its processes
+ * stopped first), until `kctl clear`.
+ */
+static void
+refresh_timeout(ctx *c)
+{
+	emit(c, SVC_ACT_KILL_METHOD);
+	c->st->fail_after_stop = false;
+	stop(c, SVC_ST_MAINTENANCE);
+	c->st->reason = "refresh method timed out";
+}
+
+/* A refresh method overran while the instance is elsewhere: it goes. */
+static void
+refresh_kill(ctx *c)
+{
+	emit(c, SVC_ACT_KILL_METHOD);
 }
 
 /* Enable while stopping towards disabled: stop, then come back. */
@@ -640,20 +753,20 @@ online_mainpid(ctx *c)
 /* ---- the table ------------------------------------------------------------ */
 
 #define ROW(en, dis, dsat, dlost, spawned, ready, ex, rtimer, stimeout, stp,   \
-            sptimeout, clr, rst, mdeg, mmaint, stopg, mainpid)                 \
+            sptimeout, clr, rst, mdeg, mmaint, stopg, mainpid, mdone, rfto)    \
 	{en, dis, dsat, dlost, spawned, ready, ex, rtimer, stimeout, stp,      \
-	 sptimeout, clr, rst, mdeg, mmaint, stopg, mainpid}
+	 sptimeout, clr, rst, mdeg, mmaint, stopg, mainpid, mdone, rfto}
 
 static const handler table[SVC_PH__COUNT][SVC_EV__COUNT] = {
-    /*                  enable           disable        deps_sat      deps_lost     spawned           ready           exit           rst_timer      start_to          stop          stop_to           clear         restart       mark_deg       mark_maint        stopping         mainpid */
-    [SVC_PH_UNINIT] =      ROW(go_offline,  go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop, nop,          nop,           nop,              nop, nop),
-    [SVC_PH_DISABLED] =    ROW(go_offline,  nop,           nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop, nop,          nop,           nop,              nop, nop),
-    [SVC_PH_OFFLINE] =     ROW(offline_enable, go_disabled, offline_deps, nop,         nop,              nop,            nop,           offline_timer, nop,              offline_stop, nop,              nop, nop,          nop,           mark_maint,       nop, nop),
-    [SVC_PH_STARTING] =    ROW(nop,         stop_disabled, nop,          stop_offline, starting_spawned, starting_ready, starting_exit, nop,           starting_timeout, stop_offline, nop,              nop, restart_req,  nop,           mark_maint,       online_stopping, nop),
-    [SVC_PH_ONLINE] =      ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              nop, restart_req,  mark_degraded, mark_maint,       online_stopping, online_mainpid),
-    [SVC_PH_DEGRADED] =    ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              degraded_clear, restart_req,  nop,           mark_maint,       online_stopping, online_mainpid),
-    [SVC_PH_STOPPING] =    ROW(stopping_enable, stopping_disable, nop,   nop,          nop,              nop,            stopping_exit, nop,           nop,              nop,          stopping_timeout, nop, nop,          nop,           stopping_mark_maint, nop, nop),
-    [SVC_PH_MAINTENANCE] = ROW(nop,         go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              maintenance_clear, nop,          nop,           nop,              nop, nop),
+    /*                  enable           disable        deps_sat      deps_lost     spawned           ready           exit           rst_timer      start_to          stop          stop_to           clear         restart       mark_deg       mark_maint        stopping         mainpid  method_done  refresh_to */
+    [SVC_PH_UNINIT] =      ROW(go_offline,  go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop, nop,          nop,           nop,              nop, nop, method_forget, refresh_kill),
+    [SVC_PH_DISABLED] =    ROW(go_offline,  nop,           nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              nop, nop,          nop,           nop,              nop, nop, method_forget, refresh_kill),
+    [SVC_PH_OFFLINE] =     ROW(offline_enable, go_disabled, offline_deps, nop,         nop,              nop,            nop,           offline_timer, nop,              offline_stop, nop,              nop, nop,          nop,           mark_maint,       nop, nop, method_forget, refresh_kill),
+    [SVC_PH_STARTING] =    ROW(nop,         stop_disabled, nop,          stop_offline, starting_spawned, starting_ready, starting_exit, nop,           starting_timeout, stop_offline, nop,              nop, restart_req,  nop,           mark_maint,       online_stopping, nop, method_forget, refresh_kill),
+    [SVC_PH_ONLINE] =      ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              nop, restart_req,  mark_degraded, mark_maint,       online_stopping, online_mainpid, method_forget, refresh_timeout),
+    [SVC_PH_DEGRADED] =    ROW(nop,         stop_disabled, nop,          stop_offline, nop,              nop,            online_exit,   nop,           nop,              stop_offline, nop,              degraded_clear, restart_req,  nop,           mark_maint,       online_stopping, online_mainpid, method_forget, refresh_timeout),
+    [SVC_PH_STOPPING] =    ROW(stopping_enable, stopping_disable, nop,   nop,          nop,              nop,            stopping_exit, nop,           nop,              stopping_recap, stopping_timeout, nop, nop,          nop,           stopping_mark_maint, nop, nop, stopping_method_done, refresh_kill),
+    [SVC_PH_MAINTENANCE] = ROW(nop,         go_disabled,   nop,          nop,          nop,              nop,            nop,           nop,           nop,              nop,          nop,              maintenance_clear, nop,          nop,           nop,              nop, nop, method_forget, refresh_kill),
 };
 
 /*

@@ -76,6 +76,8 @@ enum svc_ev_type {
 	SVC_EV_MARK_MAINT,    /* operator: stop and stay in maintenance */
 	SVC_EV_STOPPING,      /* the service said STOPPING=1 (notify) */
 	SVC_EV_MAINPID,       /* the shell found a forking daemon: pid, pgid */
+	SVC_EV_METHOD_DONE,   /* the stop method exited (or could not run) */
+	SVC_EV_REFRESH_TIMEOUT, /* the refresh method overran its timeout */
 	SVC_EV__COUNT
 };
 
@@ -88,6 +90,10 @@ typedef struct svc_event {
 	int              err;     /* SPAWNED: errno when the spawn failed */
 	int              code;    /* EXIT: CLD_EXITED, CLD_KILLED, CLD_DUMPED */
 	int              status;  /* EXIT: exit status or signal number */
+	/* Shutdown budget (DESIGN section 7): a stop timer armed by this event
+	 * is cut to cap_ms; 0: no cap.  The shell sets it on every event once
+	 * kinit published its deadline. */
+	uint64_t         cap_ms;
 } svc_event;
 
 enum svc_timer { SVC_TIMER_NONE, SVC_TIMER_RESTART, SVC_TIMER_START,
@@ -102,6 +108,7 @@ enum svc_act_type {
 	SVC_ACT_PERSIST,      /* state.put to kconfigd (batched by the shell) */
 	SVC_ACT_NOTIFY,       /* state changed: log line, milestone, events */
 	SVC_ACT_STOP_METHOD,  /* run the stop method (else: signal the group) */
+	SVC_ACT_KILL_METHOD,  /* SIGKILL the running stop or refresh method */
 	SVC_ACT__COUNT
 };
 
@@ -126,10 +133,12 @@ typedef struct svc_state {
 	bool        hold;      /* exited cleanly, no restart wanted: stay offline */
 	bool        fail_after_stop; /* STOPPING because the start failed */
 	bool        kill_sent;
+	bool        stop_method; /* the stop method runs (STOPPING) */
 	pid_t       pid;       /* main process */
 	pid_t       pgid;      /* its process group (the start method's; a
 	                        * forking daemon's may differ); 0: none */
 	enum svc_timer timer;  /* the one armed timer */
+	int64_t     timer_due_ms; /* its due time (now_ms clock) */
 	int64_t     since_wall_ms;
 	int64_t     start_wall_ms; /* last successful spawn */
 	int64_t     start_mono_ms;

@@ -51,18 +51,36 @@ rebuild_graph(kstartd *k)
 	return KE_OK;
 }
 
+/*
+ * The index among the first n0 instances (those before this load) of fmri,
+ * or -1.  Through the graph (built over exactly those), so that a load is
+ * not quadratic; a load adds each FMRI once (repo.running's keys).
+ */
+static long
+find_old(const kstartd *k, size_t n0, const char *fmri)
+{
+	long i;
+
+	if (k->graph && kgraph_size(k->graph) == n0) {
+		i = kgraph_find(k->graph, fmri);
+		return i >= 0 && (size_t)i < n0 &&
+		        strcmp(k->insts[i]->cfg->fmri, fmri) == 0 ? i : -1;
+	}
+	for (i = 0; i < (long)n0; i++)
+		if (strcmp(k->insts[i]->cfg->fmri, fmri) == 0)
+			return i;
+	return -1;
+}
+
 /* Takes cfg: replaces an instance's config or adds a new instance. */
 static int
-upsert(kstartd *k, svc_config *cfg, svc_config **old)
+upsert(kstartd *k, size_t n0, svc_config *cfg, svc_config **old)
 {
 	inst **v;
-	long   i;
+	long   i = find_old(k, n0, cfg->fmri);
 
 	*old = NULL;
-	for (i = 0; i < (long)k->n; i++)
-		if (strcmp(k->insts[i]->cfg->fmri, cfg->fmri) == 0)
-			break;
-	if (i < (long)k->n) {
+	if (i >= 0) {
 		*old = k->insts[i]->cfg;
 		k->insts[i]->cfg = cfg;
 		return KE_OK;
@@ -101,7 +119,7 @@ k_load(kstartd *k, const cJSON *instances)
 	const cJSON *it;
 	svc_config **olds = calloc((size_t)cJSON_GetArraySize(instances) + 1,
 	    sizeof *olds);
-	size_t       nold = 0;
+	size_t       nold = 0, n0 = k->n; /* n0: the instances before */
 	int          rv = KE_OK;
 
 	if (!olds)
@@ -115,7 +133,7 @@ k_load(kstartd *k, const cJSON *instances)
 			    it->string ? it->string : "?");
 			continue;
 		}
-		if ((rv = upsert(k, cfg, &olds[nold])) != KE_OK) {
+		if ((rv = upsert(k, n0, cfg, &olds[nold])) != KE_OK) {
 			svc_config_free(cfg);
 			break;
 		}
@@ -128,8 +146,11 @@ k_load(kstartd *k, const cJSON *instances)
 	for (size_t i = 0; rv == KE_OK && i < nold; i++)
 		svc_config_free(olds[i]);
 	free(olds);
-	if (rv == KE_OK)
+	if (rv == KE_OK) {
+		svc_log_hold();
 		apply_enablement(k);
+		svc_log_flush(&k->paths);
+	}
 	return rv;
 }
 
@@ -285,6 +306,8 @@ report_milestone(kstartd *k, const views *w)
 void
 k_settle(kstartd *k)
 {
+	/* Signals and spawns first, the log lines of the pass after them. */
+	svc_log_hold();
 	/* Each round may let one more level of the graph move; n + 2 rounds
 	 * bound a chain of instances without methods going online at once. */
 	for (size_t round = 0; round < k->n + 2; round++) {
@@ -307,7 +330,11 @@ k_settle(kstartd *k)
 		}
 		views_free(&w);
 	}
-	if (!k->persist_after || k_now_ms() >= k->persist_after)
+	svc_log_flush(&k->paths);
+	/* Shutting down, the states are written once, when all is down
+	 * (main.c): a round trip per wave of exits would only delay it. */
+	if (!k->shutting_down &&
+	    (!k->persist_after || k_now_ms() >= k->persist_after))
 		k_persist(k);
 }
 
@@ -379,15 +406,46 @@ state_json(const inst *in)
 }
 
 /*
+ * The FMRIs whose `start` snapshot is due, as state.put_many's start
+ * (DESIGN section 3), once KSTARTD_SNAP_COALESCE_MS passed since the first
+ * came due (at once when shutting down); NULL otherwise.
+ */
+static cJSON *
+due_snapshots(kstartd *k)
+{
+	cJSON  *arr;
+	int64_t now = k_now_ms();
+	bool    any = false;
+
+	for (size_t i = 0; i < k->n && !any; i++)
+		any = k->insts[i]->snap_start;
+	if (!any) {
+		k->snap_due = 0;
+		return NULL;
+	}
+	if (!k->snap_due)
+		k->snap_due = now + KSTARTD_SNAP_COALESCE_MS;
+	if ((now < k->snap_due && !k->shutting_down) ||
+	    !(arr = cJSON_CreateArray()))
+		return NULL;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->insts[i]->snap_start)
+			cJSON_AddItemToArray(arr,
+			    cJSON_CreateString(k->insts[i]->cfg->fmri));
+	return arr;
+}
+
+/*
  * Every dirty state in one state.put_many: one round trip and one commit
- * for any number of instances.  On failure everything stays dirty and is
- * tried again shortly (kconfigd may be restarting).
+ * for any number of instances, with the start snapshots that are due.  On
+ * failure everything stays dirty and is tried again shortly (kconfigd may
+ * be restarting).
  */
 void
 k_persist(kstartd *k)
 {
 	const char *method = kproto_method_by_id(KM_STATE_PUT_MANY)->name;
-	cJSON      *params, *states, *res = NULL;
+	cJSON      *params, *states, *res = NULL, *snaps;
 	char       *err = NULL;
 	size_t      n = 0;
 	int         rv;
@@ -405,7 +463,9 @@ k_persist(kstartd *k)
 		    state_json(k->insts[i]));
 		n++;
 	}
-	if (n == 0) {
+	if ((snaps = due_snapshots(k)))
+		cJSON_AddItemToObject(params, "start", snaps);
+	if (n == 0 && !snaps) {
 		cJSON_Delete(params);
 		return;
 	}
@@ -418,6 +478,11 @@ k_persist(kstartd *k)
 		k->persist_after = k_now_ms() + KSTARTD_PERSIST_RETRY_MS;
 		return;
 	}
-	for (size_t i = 0; i < k->n; i++)
+	for (size_t i = 0; i < k->n; i++) {
 		k->insts[i]->dirty = false;
+		if (snaps)
+			k->insts[i]->snap_start = false;
+	}
+	if (snaps)
+		k->snap_due = 0;
 }

@@ -10,15 +10,19 @@
  * then execs.  No shell is involved: argv[0] is searched in the service's
  * own PATH, by the parent.
  *
- * The child reports a failed step through a close-on-exec pipe ({step,
- * errno}); end of file means the exec happened.  The parent reads it before
- * returning, which waits only for the child's few pre-exec system calls.
+ * The child shares kstartd's memory until its exec (clone with CLONE_VM |
+ * CLONE_VFORK, like posix_spawn: no page tables copied, so a spawn costs
+ * the same whatever kstartd's size) and reports a failed step ({step,
+ * errno}) in the plan; the parent reads it when clone returns, which waits
+ * only for the child's few pre-exec system calls.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,9 +42,10 @@
 
 /* The child's steps, named in the parent's error message. */
 enum step { ST_SETSID, ST_SIGNALS, ST_FDS, ST_UMASK_CHDIR, ST_IDS, ST_LIMITS,
-	ST_EXEC };
+	ST_EXEC, ST_CGROUP };
 static const char *const step_names[] = {"setsid", "reset signals",
-    "set up descriptors", "chdir", "set user", "set limits", "exec"};
+    "set up descriptors", "chdir", "set user", "set limits", "exec",
+    "join the cgroup of"};
 
 typedef struct child_report {
 	int step;
@@ -53,6 +59,7 @@ typedef struct plan {
 	char      **argv;
 	char      **envp;
 	int         in_fd, out_fd; /* out_fd -1: inherit stdout/stderr */
+	int         cg_fd;  /* cgroup.procs to join first (cgroup.c); -1 */
 	const char *cwd;
 	int         umask;
 	bool        set_ids;
@@ -60,7 +67,7 @@ typedef struct plan {
 	gid_t       gid;
 	gid_t      *groups;
 	int         ngroups;
-	int         report_fd;
+	child_report rep; /* written by the child: step -1 until it fails */
 } plan;
 
 /* ---- time ----------------------------------------------------------------- */
@@ -183,11 +190,122 @@ svc_log_rotate(const kipc_paths *p, const svc_config *cfg)
 	close(in);
 }
 
+/*
+ * Held lines (svc_log_hold): one pass over many instances -- a shutdown
+ * signalling every leaf, a burst of exits -- performs its signals and
+ * spawns first and writes its lines afterwards, each instance's lines in
+ * one open and one write, the console's in writes of whole lines up to
+ * PIPE_BUF (so that they never interleave with a service's output).
+ */
+typedef struct held_line {
+	const svc_config *cfg; /* alive until the flush: same loop pass */
+	size_t            off, len;
+} held_line;
+
+static struct {
+	int        depth;
+	char      *buf;
+	size_t     len, cap;
+	held_line *v;
+	size_t     n, cap_v;
+} held;
+
+static bool
+hold_line(const svc_config *cfg, const char *line, size_t n)
+{
+	if (held.len + n > held.cap) {
+		size_t c = held.cap ? held.cap * 2 : 65536;
+		char  *b;
+
+		while (c < held.len + n)
+			c *= 2;
+		if (!(b = realloc(held.buf, c)))
+			return false;
+		held.buf = b;
+		held.cap = c;
+	}
+	if (held.n == held.cap_v) {
+		size_t     c = held.cap_v ? held.cap_v * 2 : 1024;
+		held_line *v = realloc(held.v, c * sizeof *v);
+
+		if (!v)
+			return false;
+		held.v = v;
+		held.cap_v = c;
+	}
+	memcpy(held.buf + held.len, line, n);
+	held.v[held.n++] = (held_line){cfg, held.len, n};
+	held.len += n;
+	return true;
+}
+
+/* One instance's consecutive lines [off, off + len) into its log. */
+static void
+write_run(const kipc_paths *p, const svc_config *cfg, const char *b,
+          size_t len)
+{
+	int fd;
+
+	svc_log_rotate(p, cfg);
+	fd = open_log(p, cfg);
+	(void)!write(fd >= 0 ? fd : STDERR_FILENO, b, len);
+	if (fd >= 0)
+		close(fd);
+}
+
+void
+svc_log_hold(void)
+{
+	held.depth++;
+}
+
+void
+svc_log_flush(const kipc_paths *p)
+{
+	size_t con_off = 0, con_len = 0; /* a pending run of console lines */
+
+	if (held.depth > 0 && --held.depth > 0)
+		return;
+	for (size_t i = 0; i < held.n;) {
+		const svc_config *cfg = held.v[i].cfg;
+		size_t            off = held.v[i].off, len = 0;
+
+		if (cfg->log == SVC_LOG_CONSOLE) {
+			/* Whole lines, contiguous in buf, up to PIPE_BUF. */
+			if (con_len && (con_off + con_len != held.v[i].off ||
+			        con_len + held.v[i].len > PIPE_BUF)) {
+				(void)!write(STDERR_FILENO, held.buf + con_off,
+				    con_len);
+				con_len = 0;
+			}
+			if (!con_len)
+				con_off = held.v[i].off;
+			con_len += held.v[i].len;
+			i++;
+			continue;
+		}
+		while (i < held.n && held.v[i].cfg == cfg)
+			len += held.v[i++].len;
+		write_run(p, cfg, held.buf + off, len);
+	}
+	if (con_len)
+		(void)!write(STDERR_FILENO, held.buf + con_off, con_len);
+	held.n = held.len = 0;
+	/* A boot or a shutdown of thousands held a lot: do not keep it. */
+	if (held.cap > 65536) {
+		free(held.buf);
+		free(held.v);
+		held.buf = NULL;
+		held.v = NULL;
+		held.cap = held.cap_v = 0;
+	}
+}
+
 void
 svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
 {
 	char    line[1024], ts[40];
-	int     n, fd;
+	int     n;
 	va_list ap;
 
 	k_rfc3339(k_wall_ms(), ts, sizeof ts);
@@ -197,12 +315,10 @@ svc_log(const kipc_paths *p, const svc_config *cfg, const char *fmt, ...)
 	va_end(ap);
 	n = (int)strnlen(line, sizeof line - 2);
 	line[n++] = '\n';
-	svc_log_rotate(p, cfg);
-	fd = open_log(p, cfg);
+	if (held.depth > 0 && hold_line(cfg, line, (size_t)n))
+		return;
 	/* One write per line: the service writes to the same file. */
-	(void)!write(fd >= 0 ? fd : STDERR_FILENO, line, (size_t)n);
-	if (fd >= 0)
-		close(fd);
+	write_run(p, cfg, line, (size_t)n);
 }
 
 /* ---- preparing ------------------------------------------------------------ */
@@ -342,136 +458,171 @@ resolve_ids(const svc_config *cfg, plan *pl, char *why, size_t whylen)
 
 /* ---- the child ------------------------------------------------------------ */
 
-static _Noreturn void
-child_fail(int fd, int step)
-{
-	child_report r = {step, errno};
+/*
+ * The child runs on its own small stack in kstartd's memory (clone with
+ * CLONE_VM | CLONE_VFORK, as posix_spawn does): no page tables are copied,
+ * and kstartd waits only until the exec.  So the child must not touch what
+ * other threads may hold: it makes raw system calls only (glibc's setuid
+ * and sigaction would reach for the parent's threads or locks), and reports
+ * a failed step by writing pl->rep, which the parent reads once clone
+ * returns.  One spawn at a time (the loop thread), hence one static stack.
+ */
+static char child_stack[64 * 1024] __attribute__((aligned(64)));
+/* The child's code is not instrumented by ASan: its stack is not a thread
+ * ASan knows, and shadow memory it poisoned would stay poisoned for the
+ * parent (shared memory). */
+#define CHILD_CODE __attribute__((no_sanitize_address, noinline))
 
-	(void)!write(fd, &r, sizeof r);
+static CHILD_CODE _Noreturn void
+child_fail(plan *pl, int step)
+{
+	pl->rep.err = errno ? errno : EIO;
+	pl->rep.step = step;
 	_exit(127);
 }
 
+/* The kernel's struct sigaction (rt_sigaction with an 8-byte mask). */
+struct k_sigaction {
+	void        (*handler)(int);
+	unsigned long flags;
+	void        (*restorer)(void);
+	uint64_t      mask;
+};
+
 /* Dispositions and the mask survive exec: reset both (NOTES.md). */
-static int
+static CHILD_CODE int
 reset_signals(void)
 {
-	struct sigaction sa;
-	sigset_t         all;
+	struct k_sigaction dfl = {.handler = SIG_DFL};
+	uint64_t           none = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL); /* KILL, STOP, 32, 33 refuse */
-	sigemptyset(&all);
-	return sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int sig = 1; sig < NSIG; sig++) /* KILL and STOP refuse */
+		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof none);
+	return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+	    sizeof none);
 }
 
 /* Every descriptor above stderr closes at exec, whoever opened it. */
-static int
+static CHILD_CODE int
 cloexec_rest(void)
 {
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
 		return 0;
 	for (int fd = 3; fd < 65536; fd++)
-		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		(void)syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
 	return 0;
 }
 
-static int
+static CHILD_CODE int
 set_fds(const plan *pl)
 {
-	if (dup2(pl->in_fd, 0) < 0)
+	if (syscall(SYS_dup2, pl->in_fd, 0) < 0)
 		return -1;
-	if (pl->out_fd >= 0 && (dup2(pl->out_fd, 1) < 0 || dup2(pl->out_fd, 2) < 0))
+	if (pl->out_fd >= 0 && (syscall(SYS_dup2, pl->out_fd, 1) < 0 ||
+	                           syscall(SYS_dup2, pl->out_fd, 2) < 0))
 		return -1;
 	return cloexec_rest();
 }
 
-static int
+/* Raw calls: they change this process only, as the child needs. */
+static CHILD_CODE int
 set_ids(const plan *pl)
 {
 	if (!pl->set_ids)
 		return 0;
-	if (setgroups((size_t)pl->ngroups, pl->groups) != 0 ||
-	    setgid(pl->gid) != 0 || setuid(pl->uid) != 0)
+	if (syscall(SYS_setgroups, (size_t)pl->ngroups, pl->groups) != 0 ||
+	    syscall(SYS_setgid, pl->gid) != 0 || syscall(SYS_setuid, pl->uid) != 0)
 		return -1;
 	return 0;
 }
 
-static _Noreturn void
-run_child(const plan *pl)
+static CHILD_CODE int
+run_child(void *arg)
 {
-	if (setsid() < 0)
-		child_fail(pl->report_fd, ST_SETSID);
+	plan *pl = arg;
+
+	/* First, so that everything the method forks is in the cgroup. */
+	if (pl->cg_fd >= 0 && syscall(SYS_write, pl->cg_fd, "0", 1) != 1)
+		child_fail(pl, ST_CGROUP);
+	if (syscall(SYS_setsid) < 0)
+		child_fail(pl, ST_SETSID);
 	if (reset_signals() != 0)
-		child_fail(pl->report_fd, ST_SIGNALS);
+		child_fail(pl, ST_SIGNALS);
 	if (set_fds(pl) != 0)
-		child_fail(pl->report_fd, ST_FDS);
+		child_fail(pl, ST_FDS);
 	if (pl->umask >= 0)
-		umask((mode_t)pl->umask);
-	if (pl->cwd && chdir(pl->cwd) != 0)
-		child_fail(pl->report_fd, ST_UMASK_CHDIR);
+		(void)syscall(SYS_umask, pl->umask);
+	if (pl->cwd && syscall(SYS_chdir, pl->cwd) != 0)
+		child_fail(pl, ST_UMASK_CHDIR);
 	for (size_t i = 0; i < pl->cfg->nlimits; i++) {
 		uint64_t      v = pl->cfg->limits[i].value;
 		struct rlimit rl;
 
 		rl.rlim_cur = rl.rlim_max =
 		    v == UINT64_MAX ? RLIM_INFINITY : (rlim_t)v;
-		if (setrlimit(pl->cfg->limits[i].resource, &rl) != 0)
-			child_fail(pl->report_fd, ST_LIMITS);
+		if (syscall(SYS_prlimit64, 0, pl->cfg->limits[i].resource, &rl,
+		        NULL) != 0)
+			child_fail(pl, ST_LIMITS);
 	}
 	if (set_ids(pl) != 0)
-		child_fail(pl->report_fd, ST_IDS);
-	execve(pl->path, pl->argv, pl->envp);
-	child_fail(pl->report_fd, ST_EXEC);
+		child_fail(pl, ST_IDS);
+	syscall(SYS_execve, pl->path, pl->argv, pl->envp);
+	child_fail(pl, ST_EXEC);
 }
 
 /* ---- the parent ----------------------------------------------------------- */
 
-/* EOF: the exec happened.  A report: the child failed and exits 127. */
+/* The child's report: 0 when it exec'd, else its errno (why filled). */
 static int
-read_report(int fd, char *why, size_t whylen, const plan *pl)
+child_outcome(const plan *pl, char *why, size_t whylen)
 {
-	child_report r;
-	ssize_t      n;
+	int step = pl->rep.step;
 
-	do
-		n = read(fd, &r, sizeof r);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof r)
+	if (step < 0)
 		return 0;
-	if (r.step < 0 || r.step > ST_EXEC)
-		r.step = ST_EXEC;
-	snprintf(why, whylen, "%s '%s': %s", step_names[r.step],
-	    r.step == ST_UMASK_CHDIR ? pl->cwd : pl->path, strerror(r.err));
-	return r.err ? r.err : EIO;
+	if (step > ST_CGROUP)
+		step = ST_EXEC;
+	snprintf(why, whylen, "%s '%s': %s", step_names[step],
+	    step == ST_UMASK_CHDIR ? pl->cwd : pl->path, strerror(pl->rep.err));
+	return pl->rep.err ? pl->rep.err : EIO;
 }
 
+/*
+ * clone returns once the child has exec'd or exited.  Every signal is
+ * blocked around it so that no handler runs on the child's stack; the
+ * child sets its own mask.  A child that failed exits 127 and is reaped by
+ * the loop as nobody's.
+ */
 static pid_t
-fork_plan(plan *pl, int *err, char *why, size_t whylen)
+clone_plan(plan *pl, int *err, char *why, size_t whylen)
 {
-	int   p[2];
-	pid_t pid;
+	sigset_t all, old;
+	pid_t    pid;
 
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		*err = errno;
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	pl->report_fd = p[1];
-	pid = fork();
-	if (pid == 0)
-		run_child(pl);
+	pl->rep = (child_report){-1, 0};
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(run_child, child_stack + sizeof child_stack,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, pl);
 	*err = errno;
-	close(p[1]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(*err));
-		close(p[0]);
+		snprintf(why, whylen, "clone: %s", strerror(*err));
 		return -1;
 	}
-	*err = read_report(p[0], why, whylen, pl);
-	close(p[0]);
+	*err = child_outcome(pl, why, whylen);
 	return *err ? -1 : pid;
+}
+
+/* /dev/null for every method's stdin, opened once (close-on-exec). */
+static int
+dev_null(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd;
 }
 
 pid_t
@@ -479,9 +630,19 @@ spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
              const char *method, char **extra_env, int *err, char *why,
              size_t whylen)
 {
+	return spawn_method_cg(p, cfg, argv, method, extra_env, -1, err, why,
+	    whylen);
+}
+
+pid_t
+spawn_method_cg(const kipc_paths *p, const svc_config *cfg, char **argv,
+                const char *method, char **extra_env, int cg_procs, int *err,
+                char *why, size_t whylen)
+{
 	char  path[PATH_MAX];
 	plan  pl = {.cfg = cfg, .argv = argv, .in_fd = -1, .out_fd = -1,
-	            .cwd = cfg->working_directory, .umask = cfg->umask};
+	            .cg_fd = cg_procs, .cwd = cfg->working_directory,
+	            .umask = cfg->umask};
 	pid_t pid = -1;
 
 	*why = '\0';
@@ -498,17 +659,15 @@ spawn_method(const kipc_paths *p, const svc_config *cfg, char **argv,
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
-	if ((pl.in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((pl.in_fd = dev_null()) < 0) {
 		*err = errno;
 		snprintf(why, whylen, "open '/dev/null': %s",
 		    strerror(errno));
 		goto out;
 	}
 	pl.out_fd = open_log(p, cfg);
-	pid = fork_plan(&pl, err, why, whylen);
+	pid = clone_plan(&pl, err, why, whylen);
 out:
-	if (pl.in_fd >= 0)
-		close(pl.in_fd);
 	if (pl.out_fd >= 0)
 		close(pl.out_fd);
 	free_envp(cfg, pl.envp, extra_env);

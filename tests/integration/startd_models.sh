@@ -16,10 +16,17 @@ M=it-startd-models-$$
 trap 'rc=$?; { [ -z "${STARTD:-}" ] || kill -KILL "$STARTD" 2>/dev/null; } || true; kill_marked "$M"; set +e; (exit $rc); cleanup' EXIT
 K() { "$BIN/kctl" "$@"; }
 field() { K status "$1" --json | jq -r --arg k "$2" '.[$k] // empty'; }
-notify_py='import os, socket, sys
+# As sd_notify() then sd_notify_barrier(): the sender waits until kstartd
+# handled its message (the BARRIER=1 descriptor is closed), so it has not
+# exited, unrecognisable, when kstartd reads it.
+notify_py='import array, os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.connect(os.environ["NOTIFY_SOCKET"])
-s.send(sys.argv[1].encode())'
+s.send(sys.argv[1].encode())
+r, w = os.pipe()
+s.sendmsg([b"BARRIER=1"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [w]))])
+os.close(w)
+os.read(r, 1)'
 echo "$notify_py" >"$T/notify.py"
 
 cat >"$SYSTEMK_MANIFEST_DIR/ntf.json" <<EOF

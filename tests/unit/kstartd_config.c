@@ -44,6 +44,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->start.timeout_ms, 60000);
 	ck_assert_uint_eq(cfg->stop.timeout_ms, 10000);
 	ck_assert_int_eq(cfg->stop_signal, SIGTERM);
+	ck_assert_int_eq(cfg->refresh_signal, 0);
 	ck_assert_ptr_null(cfg->start.argv);
 	ck_assert_int_eq(cfg->umask, -1);
 	ck_assert_uint_eq(cfg->nenv, 1);
@@ -66,6 +67,7 @@ START_TEST(test_full)
 	    "   \"timeout_s\": {\"type\": \"count\", \"values\": [\"30\"]}},"
 	    " \"stop\": {\"signal\": {\"type\": \"string\", \"values\": [\"SIGINT\"]},"
 	    "   \"timeout_s\": {\"type\": \"count\", \"value\": 3}},"
+	    " \"refresh\": {\"signal\": {\"type\": \"string\", \"values\": [\"HUP\"]}},"
 	    " \"restart\": {\"policy\": {\"type\": \"string\", \"values\": [\"always\"]},"
 	    "   \"delay_ms\": {\"type\": \"count\", \"values\": [50]},"
 	    "   \"max_delay_ms\": {\"type\": \"count\", \"values\": [\"400\"]},"
@@ -91,6 +93,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(cfg->start.timeout_ms, 30000);
 	ck_assert_uint_eq(cfg->stop.timeout_ms, 3000);
 	ck_assert_int_eq(cfg->stop_signal, SIGINT);
+	ck_assert_int_eq(cfg->refresh_signal, SIGHUP);
 	ck_assert_int_eq(cfg->restart, SVC_RESTART_ALWAYS);
 	ck_assert_uint_eq(cfg->delay_ms, 50);
 	ck_assert_uint_eq(cfg->max_delay_ms, 400);

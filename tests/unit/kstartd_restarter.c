@@ -291,6 +291,26 @@ static const cell cells[] = {
     {P(MAINTENANCE), E(MARK_MAINT), P(MAINTENANCE), ""},
     {P(MAINTENANCE), E(STOPPING), P(MAINTENANCE), ""},
     {P(MAINTENANCE), E(MAINPID), P(MAINTENANCE), ""},
+
+    /* The stop method's end matters only while stopping with one
+     * (test_stop_method_*); a refresh overrun kills the method anywhere
+     * and sends an online instance to maintenance. */
+    {P(UNINIT), E(METHOD_DONE), P(UNINIT), ""},
+    {P(DISABLED), E(METHOD_DONE), P(DISABLED), ""},
+    {P(OFFLINE), E(METHOD_DONE), P(OFFLINE), ""},
+    {P(STARTING), E(METHOD_DONE), P(STARTING), ""},
+    {P(ONLINE), E(METHOD_DONE), P(ONLINE), ""},
+    {P(DEGRADED), E(METHOD_DONE), P(DEGRADED), ""},
+    {P(STOPPING), E(METHOD_DONE), P(STOPPING), ""},
+    {P(MAINTENANCE), E(METHOD_DONE), P(MAINTENANCE), ""},
+    {P(UNINIT), E(REFRESH_TIMEOUT), P(UNINIT), "kill_method"},
+    {P(DISABLED), E(REFRESH_TIMEOUT), P(DISABLED), "kill_method"},
+    {P(OFFLINE), E(REFRESH_TIMEOUT), P(OFFLINE), "kill_method"},
+    {P(STARTING), E(REFRESH_TIMEOUT), P(STARTING), "kill_method"},
+    {P(ONLINE), E(REFRESH_TIMEOUT), P(STOPPING), "kill_method " STOP_ACTS},
+    {P(DEGRADED), E(REFRESH_TIMEOUT), P(STOPPING), "kill_method " STOP_ACTS},
+    {P(STOPPING), E(REFRESH_TIMEOUT), P(STOPPING), "kill_method"},
+    {P(MAINTENANCE), E(REFRESH_TIMEOUT), P(MAINTENANCE), "kill_method"},
 };
 
 #define NCELLS ((int)(sizeof cells / sizeof cells[0]))
@@ -797,6 +817,161 @@ START_TEST(test_operator_events)
 }
 END_TEST
 
+/* ---- method timeouts and the shutdown budget ------------------------------ */
+
+#define STOP_EXEC(timeout)                                                     \
+	"{\"start\": {\"exec\": {\"type\": \"string\", \"values\": "           \
+	"[\"/bin/x\"]}}, \"stop\": {\"exec\": {\"type\": \"string\", "          \
+	"\"values\": [\"/bin/stop\"]}, \"timeout_s\": {\"type\": \"count\", "    \
+	"\"values\": [" #timeout "]}}}"
+
+/* A stop method that hangs: killed at the stop timeout, then the group gets
+ * the stop signal and SIGKILL at a fresh timeout. */
+START_TEST(test_stop_method_hangs)
+{
+	svc_config       *cfg = mkcfg(STOP_EXEC(2));
+	svc_state         st;
+	const svc_action *a;
+
+	child_online(cfg, &st, PID);
+	feed(cfg, &st, SVC_EV_DISABLE);
+	ck_assert_str_eq(acts_str(), "stop_method arm_timer notify persist");
+	ck_assert(st.stop_method);
+	ck_assert_uint_eq(find_act(SVC_ACT_ARM_TIMER)->ms, 2000);
+	feed(cfg, &st, SVC_EV_STOP_TIMEOUT);
+	ck_assert_str_eq(acts_str(),
+	    "kill_method signal_group signal_group arm_timer");
+	ck_assert_int_eq(acts[1].sig, SIGTERM);
+	ck_assert_int_eq(acts[1].pgid, PID);
+	ck_assert_uint_eq(acts[3].ms, 2000);
+	ck_assert(!st.stop_method);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_STOPPING);
+	/* Its exit, reaped later, changes nothing. */
+	feed(cfg, &st, SVC_EV_METHOD_DONE);
+	ck_assert_str_eq(acts_str(), "");
+	/* The group ignores the signal too: SIGKILL. */
+	feed(cfg, &st, SVC_EV_STOP_TIMEOUT);
+	ck_assert_str_eq(acts_str(), "kill_group");
+	ck_assert_ptr_nonnull(a = find_act(SVC_ACT_KILL_GROUP));
+	ck_assert_int_eq(a->pgid, PID);
+	feed_exit(cfg, &st, PID, CLD_KILLED, SIGKILL);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_DISABLED);
+	svc_config_free(cfg);
+}
+END_TEST
+
+/* A stop method that returns: the group gets the stop signal, once. */
+START_TEST(test_stop_method_done)
+{
+	svc_config *cfg = mkcfg(STOP_EXEC(2));
+	svc_state   st;
+
+	child_online(cfg, &st, PID);
+	feed(cfg, &st, SVC_EV_DISABLE);
+	feed(cfg, &st, SVC_EV_METHOD_DONE);
+	ck_assert_str_eq(acts_str(), "signal_group signal_group");
+	ck_assert_int_eq(acts[0].sig, SIGTERM);
+	ck_assert_int_eq(acts[1].sig, SIGCONT);
+	feed(cfg, &st, SVC_EV_METHOD_DONE);
+	ck_assert_str_eq(acts_str(), "");
+	/* The timer still runs: SIGKILL, not another method kill. */
+	feed(cfg, &st, SVC_EV_STOP_TIMEOUT);
+	ck_assert_str_eq(acts_str(), "kill_group");
+	svc_config_free(cfg);
+}
+END_TEST
+
+/* A refresh method that hangs: the instance stops into maintenance. */
+START_TEST(test_refresh_timeout)
+{
+	svc_config *cfg = mkcfg(CHILD);
+	svc_state   st;
+
+	child_online(cfg, &st, PID);
+	feed(cfg, &st, SVC_EV_REFRESH_TIMEOUT);
+	ck_assert_int_eq(acts[0].type, SVC_ACT_KILL_METHOD);
+	ck_assert_int_eq(st.next, SVC_ST_MAINTENANCE);
+	feed_exit(cfg, &st, PID, CLD_KILLED, SIGTERM);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_MAINTENANCE);
+	ck_assert_str_eq(st.reason, "refresh method timed out");
+	ck_assert_uint_eq(st.restarts, 0);
+	feed(cfg, &st, SVC_EV_DEPS_SATISFIED);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_MAINTENANCE);
+	feed(cfg, &st, SVC_EV_CLEAR);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_OFFLINE);
+	svc_config_free(cfg);
+}
+END_TEST
+
+/* Shutdown: stop timers are cut to the budget the event carries. */
+START_TEST(test_shutdown_cap)
+{
+	svc_config *cfg = mkcfg(STOP_EXEC(30));
+	svc_config *inf = mkcfg(STOP_EXEC(0));
+	svc_state   st;
+
+	/* A stop that begins in the budget. */
+	child_online(cfg, &st, PID);
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_STOP, .cap_ms = 700});
+	ck_assert_uint_eq(find_act(SVC_ACT_ARM_TIMER)->ms, 700);
+	/* A wider cap never lengthens it; a narrower one cuts it again. */
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_STOP, .cap_ms = 5000});
+	ck_assert_str_eq(acts_str(), "");
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_STOP, .cap_ms = 300});
+	ck_assert_uint_eq(find_act(SVC_ACT_ARM_TIMER)->ms, 300);
+	/* The hung stop method's fresh timeout is cut too. */
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_STOP_TIMEOUT,
+	    .cap_ms = 200});
+	ck_assert_str_eq(acts_str(),
+	    "kill_method signal_group signal_group arm_timer");
+	ck_assert_uint_eq(acts[3].ms, 200);
+
+	/* A stop already under way (30 s) when shutdown begins. */
+	child_online(cfg, &st, PID);
+	feed(cfg, &st, SVC_EV_DISABLE);
+	ck_assert_uint_eq(find_act(SVC_ACT_ARM_TIMER)->ms, 30000);
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_STOP, .cap_ms = 900});
+	ck_assert_str_eq(acts_str(), "arm_timer");
+	ck_assert_uint_eq(acts[0].ms, 900);
+
+	/* timeout_s 0: no stop timer, until the budget gives one. */
+	child_online(inf, &st, PID);
+	feed(inf, &st, SVC_EV_DISABLE);
+	ck_assert_ptr_null(find_act(SVC_ACT_ARM_TIMER));
+	ck_assert_int_eq(st.timer, SVC_TIMER_NONE);
+	feed_ev(inf, &st, (svc_event){.type = SVC_EV_STOP, .cap_ms = 400});
+	ck_assert_str_eq(acts_str(), "arm_timer");
+	ck_assert_uint_eq(acts[0].ms, 400);
+	/* Without a cap a stop never ends in SIGKILL by itself. */
+	feed(inf, &st, SVC_EV_STOP);
+	ck_assert_str_eq(acts_str(), "");
+	svc_config_free(cfg);
+	svc_config_free(inf);
+}
+END_TEST
+
+/* timeout_s 0 on a start method: no start timer (SMF: no timeout). */
+START_TEST(test_start_timeout_zero)
+{
+	svc_config *cfg = mkcfg(
+	    "{\"general\": {\"model\": {\"type\": \"string\", \"values\": "
+	    "[\"notify\"]}}, \"start\": {\"exec\": {\"type\": \"string\", "
+	    "\"values\": [\"/bin/x\"]}, \"timeout_s\": {\"type\": \"count\", "
+	    "\"values\": [0]}}}");
+	svc_state st;
+
+	svc_state_init(&st, 0);
+	feed(cfg, &st, SVC_EV_ENABLE);
+	feed(cfg, &st, SVC_EV_DEPS_SATISFIED);
+	feed_spawned(cfg, &st, PID);
+	ck_assert_ptr_null(find_act(SVC_ACT_ARM_TIMER));
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_STARTING);
+	feed(cfg, &st, SVC_EV_READY);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_ONLINE);
+	svc_config_free(cfg);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -827,6 +1002,11 @@ suite(void)
 	tcase_add_test(t, test_names);
 	tcase_add_test(t, test_forking_group);
 	tcase_add_test(t, test_operator_events);
+	tcase_add_test(t, test_stop_method_hangs);
+	tcase_add_test(t, test_stop_method_done);
+	tcase_add_test(t, test_refresh_timeout);
+	tcase_add_test(t, test_shutdown_cap);
+	tcase_add_test(t, test_start_timeout_zero);
 	suite_add_tcase(s, t);
 	return s;
 }
