@@ -124,6 +124,7 @@ kctl_cmd_delprop(kctl_ctx *ctx)
 		return rv;
 	snprintf(object, sizeof(object), "%s/%s", ctx->args.ops[0],
 	    ctx->args.ops[1]);
+	ctx->action = "delete";
 	return commit_one(ctx, new_op("delprop", pg, prop), object);
 }
 
@@ -137,6 +138,7 @@ kctl_cmd_delcust(kctl_ctx *ctx)
 	if (ctx->args.nops == 2 &&
 	    pg_prop(ctx, ctx->args.ops[1], pg, prop, false, &rv) != 0)
 		return rv;
+	ctx->action = "remove the customisations of";
 	return commit_one(ctx, new_op("delcust", pg, prop), ctx->args.ops[0]);
 }
 
@@ -148,6 +150,7 @@ snapshot_list(kctl_ctx *ctx, const char *svc)
 	int          rv;
 
 	cJSON_AddStringToObject(params, "fmri", svc);
+	ctx->action = "list the snapshots of";
 	if ((rv = kctl_rpc(ctx, 0, KM_REPO_SNAPSHOT_LIST, params, svc, &res)) !=
 	    KCTL_EXIT_OK)
 		return rv;
@@ -177,6 +180,7 @@ kctl_cmd_snapshot(kctl_ctx *ctx)
 	params = cJSON_CreateObject();
 	cJSON_AddStringToObject(params, "fmri", ctx->args.ops[1]);
 	cJSON_AddStringToObject(params, "name", ctx->args.ops[2]);
+	ctx->action = "take a snapshot of";
 	if ((rv = kctl_rpc(ctx, 0, KM_REPO_SNAPSHOT_TAKE, params,
 	         ctx->args.ops[1], &res)) != KCTL_EXIT_OK)
 		return rv;
@@ -209,9 +213,11 @@ repo_check(kctl_ctx *ctx)
 {
 	cJSON       *res = NULL;
 	const cJSON *p;
-	int          rv = kctl_rpc(ctx, 0, KM_REPO_CHECK, NULL, "repository", &res);
+	int          rv;
 	bool         clean;
 
+	ctx->action = "check";
+	rv = kctl_rpc(ctx, 0, KM_REPO_CHECK, NULL, "repository", &res);
 	if (rv != KCTL_EXIT_OK)
 		return rv;
 	clean = kipc_json_bool(res, "clean") == 1;
@@ -242,6 +248,7 @@ kctl_cmd_repo(kctl_ctx *ctx)
 	if (strcmp(sub, "backup") != 0)
 		return kctl_usage_error(ctx, "expected 'repo backup' or 'repo "
 		                             "check', not 'repo %s'", sub);
+	ctx->action = "back up";
 	if ((rv = kctl_rpc(ctx, 0, KM_REPO_BACKUP, NULL, "repository", &res)) !=
 	    KCTL_EXIT_OK)
 		return rv;

@@ -9,6 +9,7 @@
  * reads them when it starts.
  */
 #include "kctl.h"
+#include "manifest.h" /* kconfigd's pure core: validate without kconfigd */
 
 #include <stdlib.h>
 #include <string.h>
@@ -143,10 +144,112 @@ kctl_cmd_import(kctl_ctx *ctx)
 	return send_manifests(ctx, KM_REPO_IMPORT, "imported");
 }
 
+/*
+ * Checks the manifests of params with kconfigd's own pure core, as
+ * repo.validate does before it looks at the repository: each manifest
+ * converted, no service given twice, no dependency cycle among them.
+ * KE_OK with the service names in *names, or KE_INVALID with why.
+ */
+static int
+validate_local(const cJSON *params, cJSON **names, char *why, size_t whylen)
+{
+	const cJSON  *ms = kipc_json_arr(params, "manifests");
+	const cJSON  *files = kipc_json_arr(params, "files");
+	int           n = cJSON_GetArraySize(ms), ke = KE_OK, i;
+	kcfg_service *svcs = calloc((size_t)n + 1, sizeof(*svcs));
+	cJSON        *views = cJSON_CreateObject();
+
+	*names = cJSON_CreateArray();
+	if (svcs == NULL || views == NULL || *names == NULL) {
+		snprintf(why, whylen, "out of memory");
+		ke = KE_INTERNAL;
+	}
+	for (i = 0; ke == KE_OK && i < n; i++) {
+		const cJSON *f = cJSON_GetArrayItem(files, i);
+		const cJSON *inst;
+
+		if (kcfg_manifest_convert(cJSON_GetArrayItem(ms, i),
+		        cJSON_IsString(f) ? f->valuestring : "manifest", &svcs[i],
+		        why, whylen) != 0) {
+			ke = KE_INVALID;
+			break;
+		}
+		for (int j = 0; j < i; j++)
+			if (strcmp(svcs[i].name, svcs[j].name) == 0) {
+				snprintf(why, whylen, "service '%s' given twice",
+				    svcs[i].name);
+				ke = KE_INVALID;
+			}
+		cJSON_AddItemToArray(*names, cJSON_CreateString(svcs[i].name));
+		cJSON_ArrayForEach(inst, svcs[i].instances) {
+			char f2[KCFG_FMRI_MAX];
+
+			kcfg_fmri_format(f2, sizeof(f2), svcs[i].name, inst->string);
+			cJSON_AddItemToObject(views, f2,
+			    kcfg_view(svcs[i].pgs, NULL, inst, NULL));
+		}
+	}
+	if (ke == KE_OK && kcfg_check_cycles(views, why, whylen) != 0)
+		ke = KE_INVALID;
+	for (i = 0; svcs != NULL && i < n; i++)
+		kcfg_service_free(&svcs[i]);
+	free(svcs);
+	cJSON_Delete(views);
+	if (ke != KE_OK) {
+		cJSON_Delete(*names);
+		*names = NULL;
+	}
+	return ke;
+}
+
+/*
+ * validate needs no daemon: the files are checked here with kconfigd's own
+ * code, then, when kconfigd runs, by kconfigd too (which also sees a cycle
+ * through services already in the repository).  --json adds "checked_by":
+ * "k.configd", or "kctl" when kconfigd is not running.
+ */
 int
 kctl_cmd_validate(kctl_ctx *ctx)
 {
-	return send_manifests(ctx, KM_REPO_VALIDATE, "valid:");
+	char   object[512], why[1024], *msg = NULL;
+	cJSON *params, *names = NULL, *res = NULL;
+	int    rv;
+
+	if ((rv = load_all(ctx, &params)) != KCTL_EXIT_OK)
+		return rv;
+	operands_text(ctx, object, sizeof(object));
+	if ((rv = validate_local(params, &names, why, sizeof(why))) != KE_OK) {
+		cJSON_Delete(params);
+		return kctl_fail(ctx, (kproto_err)rv, object, "%s", why);
+	}
+	if (cJSON_GetArraySize(names) == 0) {
+		cJSON_Delete(params);
+		kctl_warn(ctx, "no manifests in '%s'", object);
+		res = cJSON_CreateObject();
+		cJSON_AddItemToObject(res, "services", names);
+		cJSON_AddStringToObject(res, "checked_by", "kctl");
+	} else if ((rv = kctl_call(ctx, KD_CONFIGD, KM_REPO_VALIDATE, params,
+	                &res, &msg)) == KE_UNAVAILABLE) {
+		res = cJSON_CreateObject();
+		cJSON_AddItemToObject(res, "services", names);
+		cJSON_AddStringToObject(res, "checked_by", "kctl");
+	} else if (rv != KE_OK) {
+		cJSON_Delete(names);
+		rv = kctl_fail(ctx, (kproto_err)rv, object, "%s",
+		    msg != NULL ? msg : kproto_err_name((kproto_err)rv));
+		free(msg);
+		return rv;
+	} else {
+		cJSON_Delete(names);
+		cJSON_AddStringToObject(res, "checked_by", "k.configd");
+	}
+	free(msg);
+	if (ctx->opts.json)
+		kctl_print_json(ctx, res);
+	else
+		print_names(ctx, "valid:", res);
+	cJSON_Delete(res);
+	return KCTL_EXIT_OK;
 }
 
 /*

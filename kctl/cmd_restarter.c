@@ -102,10 +102,12 @@ kctl_cmd_refresh(kctl_ctx *ctx)
 	    cJSON_Duplicate(params, 1), &res, &msg);
 	if (rv == KE_UNAVAILABLE) {
 		free(msg);
-		kctl_warn(ctx, "kstartd is not running: refreshed '%s' in the "
-		    "repository only; kstartd applies it when it returns", fmri);
 		rv = kctl_rpc(ctx, KD_CONFIGD, KM_REPO_REFRESH, params, fmri,
 		    &res);
+		if (rv == KCTL_EXIT_OK)
+			kctl_warn(ctx, "kstartd is not running: refreshed '%s' in "
+			    "the repository only; kstartd applies it when it "
+			    "returns", fmri);
 		return simple_done(ctx, rv, res, "fmri", fmri);
 	}
 	cJSON_Delete(params);
@@ -445,7 +447,7 @@ kctl_cmd_wait(kctl_ctx *ctx)
  * worst outcome's (9 over 8 over 7), like svcadm -s.
  */
 int
-kctl_wait_operands(kctl_ctx *ctx, const char *state)
+kctl_wait_operands(kctl_ctx *ctx, const char *state, cJSON *replies)
 {
 	int worst = KCTL_EXIT_OK;
 
@@ -458,7 +460,10 @@ kctl_wait_operands(kctl_ctx *ctx, const char *state)
 			continue;
 		rv = wait_for(ctx, fmri, state, -1, &res);
 		wait_report(ctx, fmri, state, rv, res);
-		cJSON_Delete(res);
+		if (replies != NULL && res != NULL)
+			cJSON_AddItemToArray(replies, res);
+		else
+			cJSON_Delete(res);
 		if (rv != KCTL_EXIT_OK && (worst == KCTL_EXIT_OK || rv > worst))
 			worst = rv;
 	}
@@ -598,6 +603,8 @@ tail_lines(kctl_ctx *ctx, int fd, long n, cJSON *arr)
 			break;
 		start--;
 	}
+	if (n == 0)
+		start = len; /* -n 0: no line at all */
 	for (size_t p = start; p < len;) {
 		char  *nl = memchr(buf + p, '\n', len - p);
 		size_t e = nl != NULL ? (size_t)(nl - buf) : len;
@@ -607,6 +614,19 @@ tail_lines(kctl_ctx *ctx, int fd, long n, cJSON *arr)
 	}
 	free(buf);
 	return (off_t)len;
+}
+
+int
+kctl_log_tail(const char *path, long n, cJSON *lines)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? KE_NOT_FOUND :
+		    errno == EACCES ? KE_DENIED : KE_INTERNAL;
+	tail_lines(NULL, fd, n, lines);
+	close(fd);
+	return KE_OK;
 }
 
 /* -f: new lines as they come; a rotated file (new inode) is reopened. */

@@ -240,8 +240,19 @@ kctl_handler kctl_cmd_deps, kctl_cmd_dependents, kctl_cmd_explain;
 kctl_handler kctl_cmd_log, kctl_cmd_watch, kctl_cmd_wait;
 /* cmd_graph.c, cmd_unit.c */
 kctl_handler kctl_cmd_graph, kctl_cmd_import_unit;
-/* Waits until every operand settles in state; the worst exit code. */
-int kctl_wait_operands(kctl_ctx *ctx, const char *state);
+/* cmd_plot.c: plot, and its SVG from a svc.timeline result (0 or -1) */
+kctl_handler kctl_cmd_plot;
+int kctl_plot_svg(const cJSON *timeline, FILE *f);
+/*
+ * Waits until every operand settles in state; the worst exit code.  Each
+ * operand's last svc.wait reply is appended to replies (when not NULL).
+ */
+int kctl_wait_operands(kctl_ctx *ctx, const char *state, cJSON *replies);
+/*
+ * Appends the last n lines of the log at path to lines (strings).  KE_OK,
+ * or KE_NOT_FOUND / KE_DENIED / KE_INTERNAL when it cannot be opened.
+ */
+int kctl_log_tail(const char *path, long n, cJSON *lines);
 
 /* ---- the real transport (transport.c, kctl program only) ----------------- */
 

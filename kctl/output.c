@@ -341,7 +341,9 @@ print_hint(kctl_ctx *ctx, kproto_err e, const char *object)
 		    "and retry\n");
 		break;
 	case KE_BUSY:
-		fprintf(ctx->err, "kctl: hint: retry in a moment\n");
+		/* kinit's busy (a kstartd already running) says what to do. */
+		if (strcmp(object, "kstartd") != 0)
+			fprintf(ctx->err, "kctl: hint: retry in a moment\n");
 		break;
 	default:
 		break;

@@ -62,7 +62,15 @@ real_call(kctl_transport *tp, const kctl_opts *opts, int daemon,
 		set_errmsg(errmsg, "nobody answers on %s", path);
 		return rv;
 	}
-	return kipc_call(*cl, method, params, result, errmsg);
+	rv = kipc_call(*cl, method, params, result, errmsg);
+	if (rv == KE_TIMEOUT && (*errmsg == NULL ||
+	    strcmp(*errmsg, "Timed out") == 0)) {
+		/* nng's words; say who did not answer. */
+		free(*errmsg);
+		set_errmsg(errmsg, "no answer on %s within %.3g s", path,
+		    opts->timeout_ms / 1000.0);
+	}
+	return rv;
 }
 
 static void

@@ -15,8 +15,9 @@ static kctl_handler cmd_help;
 static const kctl_verb verbs[] = {
 	{ "list", kctl_cmd_list, "[-a]", "-a|--all", 0, 0, KD_STARTD,
 	  "list instances (-a: disabled ones too)" },
-	{ "status", kctl_cmd_status, "SVC", NULL, 1, 1, KD_STARTD,
-	  "show the state of one instance" },
+	{ "status", kctl_cmd_status, "SVC [-n N]", "-n|--lines=", 1, 1,
+	  KD_STARTD, "show one instance in detail, and the last N (10) lines "
+	  "of its log" },
 	{ "enable", kctl_cmd_enable, "[-r] [-t] [-s] SVC...",
 	  "-t|--temporary -r|--recursive -s|--sync", 1, -1, KD_STARTD,
 	  "enable instances (-t: until the next boot; -r: and their "
@@ -76,6 +77,9 @@ static const kctl_verb verbs[] = {
 	  "back up the repository, or check its integrity" },
 	{ "graph", kctl_cmd_graph, "", NULL, 0, 0, KD_CONFIGD,
 	  "the dependency graph of the running configuration as DOT" },
+	{ "plot", kctl_cmd_plot, "[-o FILE]", "-o|--output=", 0, 0, KD_STARTD,
+	  "an SVG timeline of the boot: each instance's wait, start and "
+	  "online times (--json: the times)" },
 	{ "startd", kctl_cmd_startd, "status|restart", NULL, 1, 1, KD_KINIT,
 	  "kstartd's state from kinit, or restart it" },
 	{ "shutdown", kctl_cmd_shutdown, "", NULL, 0, 0, KD_KINIT,
@@ -180,6 +184,26 @@ cmd_help(kctl_ctx *ctx)
 	if (ctx->args.nops == 1 &&
 	    (v = kctl_verb_find(ctx->args.ops[0])) == NULL)
 		return kctl_usage_error(ctx, "unknown verb '%s'", ctx->args.ops[0]);
+	if (ctx->opts.json) {
+		/* {"verbs": [{"name", "usage", "summary"}...]}: the table. */
+		cJSON *o = cJSON_CreateObject();
+		cJSON *arr = cJSON_AddArrayToObject(o, "verbs");
+
+		for (size_t i = 0; i < NVERBS; i++) {
+			cJSON *e;
+
+			if (v != NULL && v != &verbs[i])
+				continue;
+			e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "name", verbs[i].name);
+			cJSON_AddStringToObject(e, "usage", verbs[i].usage);
+			cJSON_AddStringToObject(e, "summary", verbs[i].summary);
+			cJSON_AddItemToArray(arr, e);
+		}
+		kctl_print_json(ctx, o);
+		cJSON_Delete(o);
+		return KCTL_EXIT_OK;
+	}
 	kctl_usage(ctx->out, v);
 	return KCTL_EXIT_OK;
 }

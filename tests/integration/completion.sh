@@ -29,6 +29,13 @@ case " $got " in *" -a "*) ;; *) fail "'kctl list -<TAB>' lacks -a: '$got'";; es
 case " $got " in *" --json "*) ;; *) fail "'kctl list -<TAB>' lacks --json: '$got'";; esac
 got=$(complete_words "$BIN/kctl" startd "" | tr '\n' ' ')
 [ "$got" = "restart status " ] || fail "'kctl startd <TAB>' gave '$got'"
+got=$(complete_words "$BIN/kctl" plot - | tr '\n' ' ')
+case " $got " in *" -o "*) ;; *) fail "'kctl plot -<TAB>' lacks -o: '$got'";; esac
+touch "$T/boot-plot.svg"
+got=$(complete_words "$BIN/kctl" plot -o "$T/boot-p" | tr '\n' ' ')
+[ "$got" = "$T/boot-plot.svg " ] || fail "'kctl plot -o FILE<TAB>' gave '$got'"
+got=$(complete_words "$BIN/kctl" status - | tr '\n' ' ')
+case " $got " in *" -n "*) ;; *) fail "'kctl status -<TAB>' lacks -n: '$got'";; esac
 ok "verb options and sub-verbs complete"
 
 mkdir -p "$T/m"

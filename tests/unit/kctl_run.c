@@ -170,7 +170,12 @@ START_TEST(list_json_passes_objects_through)
 	ck_assert_int_eq(run("list", "-a", "--json", NULL), KCTL_EXIT_OK);
 	got = cJSON_Parse(out);
 	ck_assert(cJSON_IsArray(got));
-	ck_assert(cJSON_Compare(got, kipc_json_arr(want, "instances"), 1));
+	/* The daemon's objects untouched, sorted by fmri (old before web). */
+	ck_assert_int_eq(cJSON_GetArraySize(got), 2);
+	ck_assert(cJSON_Compare(cJSON_GetArrayItem(got, 0),
+	    cJSON_GetArrayItem(kipc_json_arr(want, "instances"), 1), 1));
+	ck_assert(cJSON_Compare(cJSON_GetArrayItem(got, 1),
+	    cJSON_GetArrayItem(kipc_json_arr(want, "instances"), 0), 1));
 	cJSON_Delete(got);
 	ck_assert_int_eq(run("--json", "list", NULL), KCTL_EXIT_OK);
 	got = cJSON_Parse(out);
@@ -479,6 +484,96 @@ START_TEST(hello_names_daemons)
 }
 END_TEST
 
+START_TEST(validate_without_configd_checks_locally)
+{
+	make_dir();
+	/* No canned reply: kconfigd is unreachable, the files are checked here. */
+	ck_assert_int_eq(run("validate", "--json", tmpdir, NULL), KCTL_EXIT_OK);
+	contains(out, "\"checked_by\":\t\"kctl\"");
+	contains(out, "\"a\"");
+	write_file("c.json", "{\"service\":\"c\",\"start\":{\"exec\":5}}");
+	ck_assert_int_eq(run("validate", tmpdir, NULL), KCTL_EXIT_INVALID);
+	contains(err, "c.json: /start/exec: ");
+	write_file("c.json", "{\"service\":\"c\",\"dependencies\":[{\"name\":"
+	    "\"x\",\"grouping\":\"require_all\",\"restart_on\":\"none\","
+	    "\"services\":[\"d\"]}]}");
+	write_file("d.json", "{\"service\":\"d\",\"dependencies\":[{\"name\":"
+	    "\"x\",\"grouping\":\"require_all\",\"restart_on\":\"none\","
+	    "\"services\":[\"c\"]}]}");
+	ck_assert_int_eq(run("validate", tmpdir, NULL), KCTL_EXIT_INVALID);
+	contains(err, "dependency cycle: c -> d -> c");
+	/* With kconfigd up it is asked as well, and says so. */
+	unlink(strcat(strcpy((char[256]){ 0 }, tmpdir), "/d.json"));
+	unlink(strcat(strcpy((char[256]){ 0 }, tmpdir), "/c.json"));
+	reply("repo.validate", KE_OK, "{\"services\":[\"a\",\"b\"]}");
+	ck_assert_int_eq(run("validate", "--json", tmpdir, NULL), KCTL_EXIT_OK);
+	contains(out, "\"checked_by\":\t\"k.configd\"");
+	ck_assert_str_eq(fake.calls[fake.ncalls - 1].method, "repo.validate");
+}
+END_TEST
+
+START_TEST(status_shows_log_tail)
+{
+	char reply_text[512];
+
+	make_dir();
+	write_file("web.log", "one\ntwo\nthree\n");
+	snprintf(reply_text, sizeof(reply_text), "{\"fmri\":\"svc:/web:default\","
+	    "\"state\":\"online\",\"next_state\":null,\"pid\":7,"
+	    "\"log\":\"%s/web.log\",\"last_exit\":{\"status\":3,"
+	    "\"signal\":null,\"time\":\"2024-05-01T12:00:00Z\"},"
+	    "\"dependencies\":[{\"name\":\"db\",\"grouping\":\"require_all\","
+	    "\"restart_on\":\"none\",\"services\":[\"svc:/db:default\"],"
+	    "\"satisfied\":\"satisfied\"}]}", tmpdir);
+	reply("svc.status", KE_OK, reply_text);
+	ck_assert_int_eq(run("status", "web", "-n", "2", NULL), KCTL_EXIT_OK);
+	contains(out, "\ntwo\nthree\n");
+	ck_assert_ptr_null(strstr(out, "\none\n"));
+	contains(out, "last_exit   exit 3 at 2024-05-01T12:00:00Z");
+	contains(out, "dependency  require_all/none svc:/db:default (satisfied)");
+	ck_assert_int_eq(run("status", "web", "--json", NULL), KCTL_EXIT_OK);
+	contains(out, "\"log_tail\":\t[\"one\", \"two\", \"three\"]");
+	ck_assert_int_eq(run("status", "web", "-n", "x", NULL), KCTL_EXIT_USAGE);
+}
+END_TEST
+
+START_TEST(plot_svg_bars_and_escaping)
+{
+	cJSON *tl = cJSON_Parse("{\"instances\":["
+	    "{\"fmri\":\"svc:/a<&>:default\",\"state\":\"online\","
+	    "\"wait\":\"2024-05-01T12:00:00.100Z\","
+	    "\"start\":\"2024-05-01T12:00:00.250Z\","
+	    "\"online\":\"2024-05-01T12:00:01.100Z\"},"
+	    "{\"fmri\":\"svc:/m:default\",\"state\":\"maintenance\","
+	    "\"wait\":\"2024-05-01T12:00:00.000Z\",\"start\":null,"
+	    "\"online\":null}]}");
+	char  *svg = NULL;
+	size_t len;
+	FILE  *f = open_memstream(&svg, &len);
+
+	ck_assert_int_eq(kctl_plot_svg(tl, f), 0);
+	fclose(f);
+	contains(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
+	contains(svg, "data-fmri=\"svc:/a&lt;&amp;&gt;:default\"");
+	ck_assert_ptr_null(strstr(svg, "a<&>"));
+	/* Ordered by first event: m waited first. */
+	ck_assert(strstr(svg, "svc:/m:default") < strstr(svg, "svc:/a&lt;"));
+	contains(svg, "<title>waited 150 ms</title>");
+	contains(svg, "<title>starting 850 ms</title>");
+	contains(svg, "online at +1.1 s");
+	contains(svg, "not online: maintenance");
+	contains(svg, "</svg>\n");
+	free(svg);
+	cJSON_Delete(tl);
+	reply("svc.timeline", KE_OK, "{\"instances\":[]}");
+	ck_assert_int_eq(run("plot", NULL), KCTL_EXIT_OK);
+	contains(out, "(0 instances)");
+	ck_assert_str_eq(fake.calls[0].method, "svc.timeline");
+	ck_assert_int_eq(run("plot", "--json", NULL), KCTL_EXIT_OK);
+	contains(out, "\"instances\"");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -508,6 +603,9 @@ main(void)
 	tcase_add_test(tc, help_exits_0);
 	tcase_add_test(tc, kinit_verbs);
 	tcase_add_test(tc, hello_names_daemons);
+	tcase_add_test(tc, validate_without_configd_checks_locally);
+	tcase_add_test(tc, status_shows_log_tail);
+	tcase_add_test(tc, plot_svg_bars_and_escaping);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
