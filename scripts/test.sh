@@ -5,7 +5,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-scripts/deps.sh clang python3 groff-base man-db curl   # curl: the tutorial test
+# curl: the tutorial test; valgrind: the leak check (it_valgrind_cycle)
+scripts/deps.sh clang python3 groff-base man-db curl valgrind
 jobs=$(nproc)
 
 run_suite() { # BUILD_DIR CMAKE_ARGS...
