@@ -3,7 +3,7 @@
 # Benchmarks print figures, never pass/fail: the machines are shared and noisy,
 # so compare the ratios printed beside peers measured in the same run.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$(cd "${1:-$top/build/bin}" && pwd)
 W=$(mktemp -d /tmp/systemk-bench.XXXXXX)
 PIDS=()
