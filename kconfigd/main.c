@@ -61,7 +61,7 @@
 #include "repo.h"
 
 #define BATCH_MAX 512 /* requests in one group commit */
-#define TRIM_IDLE_MS 200 /* idle this long after work: malloc_trim */
+#define TRIM_IDLE_MS 200 /* idle this long after work: give memory back */
 
 typedef struct opts {
 	kipc_paths paths;
@@ -438,18 +438,15 @@ read_signals(int sfd)
 	return stop;
 }
 
-static void
-loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd)
+/* Serves until SIGTERM/SIGINT; KEXIT_OK, or KEXIT_REPO when lost. */
+static int
+loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd, pending *p)
 {
 	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
 		{ .fd = kipc_server_fd(srv), .events = POLLIN } };
-	pending      *p = calloc(BATCH_MAX, sizeof(*p));
-	int           idle_ms = -1, n;
+	char          why[KCFG_ERR_MAX];
+	int           idle_ms = TRIM_IDLE_MS, n, rc = KEXIT_OK; /* boot import */
 
-	if (p == NULL) {
-		klog_err("unable to serve: out of memory");
-		return;
-	}
 	for (;;) {
 		if ((n = poll(pfd, 2, idle_ms)) < 0) {
 			if (errno != EINTR)
@@ -460,6 +457,14 @@ loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd)
 		 * full of freed JSON; give their free pages back (at 1000
 		 * services about half of kconfigd's resident memory). */
 		if (n == 0) {
+			/* Trimmed first, so that the environments opened
+			 * again get clean pages, not the import's garbage. */
+			malloc_trim(0);
+			if (krepo_release(repo, why, sizeof(why)) != KE_OK) {
+				klog_err("%s", why);
+				rc = KEXIT_REPO;
+				break;
+			}
 			malloc_trim(0);
 			idle_ms = -1;
 			continue;
@@ -469,7 +474,7 @@ loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd)
 		serve_all(repo, srv, pub, p);
 		idle_ms = TRIM_IDLE_MS;
 	}
-	free(p);
+	return rc;
 }
 
 /*
@@ -567,12 +572,29 @@ main(int argc, char **argv)
 	kipc_server *srv = NULL;
 	nng_socket   pub;
 	bool         have_pub = false;
+	pending     *p;
 	int          sfd = -1, rc;
 
 	kipc_log_init("kconfigd");
+	/* A fixed threshold: LMDB's 1-2 MiB per-environment arrays (and big
+	 * replies) get their own mappings, untouched pages stay unbacked and
+	 * freeing them gives the memory back.  glibc's default raises the
+	 * threshold after the first such free, after which a reopened
+	 * environment's calloc lands in the heap and zeroes 2 MiB of it. */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	/* The main thread's arena and one for all of nng's threads (which
+	 * answer reads), not one per thread: 1.5 MiB less at 1000 services. */
+	mallopt(M_ARENA_MAX, 2);
 	if (parse_args(&o, argc, argv) != 0) {
 		usage();
 		return KEXIT_USAGE;
+	}
+	/* Before the boot import: a fresh mapping, resident only as far as
+	 * batches have used it (later it would be cut from the import's
+	 * freed heap and zeroed there, all 270 KiB of it). */
+	if ((p = calloc(BATCH_MAX, sizeof(*p))) == NULL) {
+		klog_err("unable to start: out of memory");
+		return KEXIT_NOMEM;
 	}
 	if ((rc = start(&o, &repo, &srv, &sfd)) == KEXIT_OK) {
 		have_pub = events_open(&o, &pub) == 0;
@@ -580,7 +602,7 @@ main(int argc, char **argv)
 		replier_start(&rep_q);
 		notify_ready(o.ready_fd);
 		klog_info("ready on '%s/%s'", o.paths.run_dir, KPROTO_SOCK_CONFIGD);
-		loop(repo, srv, have_pub ? &pub : NULL, sfd);
+		rc = loop(repo, srv, have_pub ? &pub : NULL, sfd, p);
 		klog_info("stopping");
 		replier_stop(&rep_q);
 	}
@@ -591,5 +613,6 @@ main(int argc, char **argv)
 	krepo_close(repo);
 	if (sfd >= 0)
 		close(sfd);
+	free(p);
 	return rc;
 }

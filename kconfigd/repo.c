@@ -31,6 +31,8 @@
 #define MAP_INITIAL ((size_t)16 << 20) /* grows by doubling */
 #define MAP_LIMIT   ((size_t)1 << 36)
 #define GROW_TRIES  12
+/* A transaction that wrote this much leaves its pages to krepo_release. */
+#define RELEASE_BYTES ((size_t)512 << 10)
 
 typedef struct kvenv {
 	MDB_env    *env;
@@ -38,6 +40,10 @@ typedef struct kvenv {
 	size_t      mapsize;
 	const char *name;   /* for messages */
 	MDB_txn    *batch;  /* the open group commit, or NULL */
+	char        dir[512];   /* as opened, for krepo_release */
+	unsigned    flags;
+	size_t      txn_bytes;  /* written by the open top-level transaction */
+	size_t      peak_bytes; /* the most one wrote since the env opened */
 	bool        full;   /* the last write of the batch met MDB_MAP_FULL */
 	bool        grow;   /* grow the map before the next batch */
 	cJSON      *events; /* committed (to the batch) and not yet taken */
@@ -86,6 +92,7 @@ typedef struct tx {
 	char    *why;
 	size_t   whylen;
 	cJSON   *events; /* published only if the transaction commits */
+	size_t  *bytes;  /* the env's txn_bytes */
 } tx;
 
 static int
@@ -124,6 +131,8 @@ kv_put(tx *t, const char *key, const cJSON *val)
 	if (s == NULL)
 		return oom(t);
 	v = mval(s);
+	if (t->bytes != NULL)
+		*t->bytes += k.mv_size + v.mv_size;
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
 	free(s);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
@@ -769,8 +778,12 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
           size_t whylen)
 {
 	for (int tries = 0;; tries++) {
-		tx  t = { .dbi = e->dbi, .why = why, .whylen = whylen };
+		tx  t = { .dbi = e->dbi, .why = why, .whylen = whylen,
+			.bytes = &e->txn_bytes };
 		int rc = mdb_txn_begin(e->env, e->batch, 0, &t.txn), ke;
+
+		if (e->batch == NULL)
+			e->txn_bytes = 0;
 
 		e->full = false;
 		if (rc != 0)
@@ -784,6 +797,8 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 		if (ke == KE_OK && commit)
 			events_keep(e, &t);
 		cJSON_Delete(t.events);
+		if (e->batch == NULL && e->txn_bytes > e->peak_bytes)
+			e->peak_bytes = e->txn_bytes;
 		if (t.mrc == MDB_MAP_FULL && e->batch != NULL) {
 			/* Inside a group commit the map cannot grow: the
 			 * caller commits what it has, grows, runs this again. */
@@ -804,6 +819,11 @@ run_read(kvenv *e, txn_fn fn, void *arg, char *why, size_t whylen)
 	int rc, ke;
 
 	pthread_rwlock_rdlock(&e->maplock);
+	if (e->env == NULL) { /* krepo_release failed: kconfigd is exiting */
+		pthread_rwlock_unlock(&e->maplock);
+		snprintf(why, whylen, "the %s is closed", e->name);
+		return KE_UNAVAILABLE;
+	}
 	if ((rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t.txn)) != 0) {
 		pthread_rwlock_unlock(&e->maplock);
 		return mfail(&t, rc, "begin a transaction on", e->name);
@@ -1048,11 +1068,14 @@ do_get_cached(tx *t, void *arg)
 unsigned long long
 krepo_txnid(krepo *r)
 {
-	MDB_envinfo info;
+	MDB_envinfo        info;
+	unsigned long long id = 0;
 
-	return mdb_env_info(r->p.env, &info) == 0 ? (unsigned long long)
-	                                                info.me_last_txnid
-	                                          : 0;
+	pthread_rwlock_rdlock(&r->p.maplock); /* krepo_release may reopen */
+	if (r->p.env != NULL && mdb_env_info(r->p.env, &info) == 0)
+		id = (unsigned long long)info.me_last_txnid;
+	pthread_rwlock_unlock(&r->p.maplock);
+	return id;
 }
 
 char *
@@ -2102,6 +2125,7 @@ krepo_batch_begin(krepo *r, char *why, size_t whylen)
 	int rc;
 
 	grow_ahead(&r->p);
+	r->p.txn_bytes = 0;
 	if ((rc = mdb_txn_begin(r->p.env, NULL, 0, &r->p.batch)) != 0) {
 		r->p.batch = NULL;
 		snprintf(why, whylen, "unable to begin a transaction on '%s': %s",
@@ -2126,6 +2150,8 @@ krepo_batch_end(krepo *r, char *why, size_t whylen)
 		return KE_OK;
 	rc = mdb_txn_commit(r->p.batch);
 	r->p.batch = NULL;
+	if (r->p.txn_bytes > r->p.peak_bytes)
+		r->p.peak_bytes = r->p.txn_bytes;
 	if (rc != 0) {
 		snprintf(why, whylen, "unable to commit '%s': %s", r->p.name,
 		    commit_cause(&r->p, rc));
@@ -2517,8 +2543,13 @@ env_open(kvenv *e, const char *dir, unsigned flags, char *why, size_t whylen)
 
 	if (kipc_mkdirs(dir, 0700) != 0)
 		return env_fail(e, dir, "create", errno, why, whylen);
+	if (dir != e->dir)
+		snprintf(e->dir, sizeof(e->dir), "%s", dir);
+	e->flags = flags;
+	e->peak_bytes = 0;
 	if ((rc = mdb_env_create(&e->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(e->env, MAP_INITIAL)) != 0)
+	    (rc = mdb_env_set_mapsize(e->env,
+	         e->mapsize > MAP_INITIAL ? e->mapsize : MAP_INITIAL)) != 0)
 		return env_fail(e, dir, "create", rc, why, whylen);
 	if ((rc = mdb_env_open(e->env, dir, flags | MDB_NOTLS, 0600)) != 0)
 		return env_fail(e, dir, "open", rc, why, whylen);
@@ -2735,6 +2766,90 @@ krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
 fail:
 	krepo_close(r);
 	return KE_UNAVAILABLE;
+}
+
+/*
+ * LMDB keeps every page a write transaction dirtied on a free list of its
+ * own for the next one, and only mdb_env_close gives them back: after the
+ * boot import of 1000 services that is about 6 MiB of heap held for good
+ * (heaptrack: mdb_page_malloc).  Closing and opening the environment again
+ * once idle returns them.  Nothing is lost by it: every write was
+ * committed, no transaction is open (maplock held exclusively), and the map
+ * keeps its grown size.
+ */
+typedef struct reopen {
+	kvenv *e;
+	char  *why;
+	size_t whylen;
+	int    rc;
+} reopen;
+
+static void *
+reopen_run(void *arg)
+{
+	reopen *o = arg;
+
+	o->rc = env_open(o->e, o->e->dir, o->e->flags, o->why, o->whylen);
+	return NULL;
+}
+
+/*
+ * The environment is opened again on a thread of its own: mdb_env_open
+ * callocs 2 MiB and mallocs 1 MiB, which on this thread would be cut from
+ * the freed space the big write left in the heap and zeroed there, every
+ * page of it resident.  A new thread's arena has no such space, so glibc
+ * maps them afresh and only the pages LMDB uses become resident.
+ */
+static int
+env_release(kvenv *e, char *why, size_t whylen)
+{
+	reopen    o = { .e = e, .why = why, .whylen = whylen, .rc = -1 };
+	pthread_t th;
+
+	if (e->env == NULL || e->batch != NULL ||
+	    e->peak_bytes < RELEASE_BYTES)
+		return KE_OK;
+	pthread_rwlock_wrlock(&e->maplock);
+	mdb_env_close(e->env);
+	e->env = NULL;
+	if (pthread_create(&th, NULL, reopen_run, &o) == 0)
+		pthread_join(th, NULL);
+	else
+		reopen_run(&o);
+	pthread_rwlock_unlock(&e->maplock);
+	return o.rc == 0 ? KE_OK : KE_INTERNAL;
+}
+
+/* Empties the view cache and the memo (they fill again on demand). */
+static void
+caches_drop(krepo *r)
+{
+	pthread_mutex_lock(&r->vmu);
+	for (int i = 0; i < VIEW_CACHE; i++) {
+		cJSON_Delete(r->vc[i].gens);
+		cJSON_Delete(r->vc[i].pgs);
+		r->vc[i] = (vcache) { .txnid = 0 };
+		free(r->memo[i].key);
+		free(r->memo[i].text);
+		r->memo[i] = (memo) { .key = NULL };
+	}
+	pthread_mutex_unlock(&r->vmu);
+}
+
+int
+krepo_release(krepo *r, char *why, size_t whylen)
+{
+	bool big = r->p.peak_bytes >= RELEASE_BYTES ||
+	           r->v.peak_bytes >= RELEASE_BYTES;
+	int  ke = env_release(&r->p, why, whylen);
+
+	if (ke == KE_OK)
+		ke = env_release(&r->v, why, whylen);
+	/* Their small entries, made amid a big write's garbage, would pin
+	 * its heap pages: malloc_trim can give back only whole free pages. */
+	if (big)
+		caches_drop(r);
+	return ke;
 }
 
 void

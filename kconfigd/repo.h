@@ -186,6 +186,15 @@ bool   krepo_batch_full(krepo *r);
 cJSON *krepo_take_events(krepo *r);
 
 /*
+ * Gives LMDB's cached dirty pages back once a transaction wrote more than
+ * RELEASE_BYTES (by closing and opening the environments again).  Only
+ * between batches, on the thread that writes.  Fails only when an
+ * environment cannot be opened again: then the repository is closed and
+ * kconfigd must exit (its data is committed and safe).
+ */
+int krepo_release(krepo *r, char *why, size_t whylen);
+
+/*
  * A compacted copy of the persistent store into STATE_DIR/backups/
  * (repo-TIME.mdb, synced, renamed into place), keeping the newest
  * KREPO_BACKUPS_KEEP.  Not inside a batch.

@@ -108,6 +108,66 @@ app(krepo *r, const char *prop, const char *snap)
 	"{\"op\": \"set\", \"pg\": \"app\", \"prop\": \"" p "\", " t             \
 	"\"values\": [" v "]}"
 
+/*
+ * krepo_release after a write of more than its threshold (300 services
+ * of about 2 KiB, in one import): the environments are opened again and
+ * everything committed is still there, writable and cached as before; with
+ * no big write since, a second release does nothing.
+ */
+START_TEST(release_after_big_import)
+{
+	krepo        *r = open_web();
+	kcfg_service *svcs = calloc(300, sizeof(*svcs));
+	cJSON        *res = NULL, *list = NULL;
+	char          text[4096];
+	int           n = 300;
+
+	ck_assert_ptr_nonnull(svcs);
+	for (int i = 0; i < n; i++) {
+		cJSON *m;
+
+		snprintf(text, sizeof(text),
+		    "{\"service\": \"big%d\", \"description\": \"%0512d\","
+		    " \"start\": {\"exec\": [\"/bin/true\"]}}", i, i);
+		ck_assert_ptr_nonnull(m = cJSON_Parse(text));
+		ck_assert_int_eq(kcfg_manifest_convert(m, "big.json", &svcs[i],
+		                     why, sizeof(why)), 0);
+		cJSON_Delete(m);
+	}
+	ck_assert_int_eq(krepo_import(r, svcs, n, false, &res, why, sizeof(why)),
+	    KE_OK);
+	cJSON_Delete(res);
+	cJSON_Delete(krepo_take_events(r));
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "81") "]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "81");
+
+	ck_assert_msg(krepo_release(r, why, sizeof(why)) == KE_OK, "%s", why);
+	ck_assert_str_eq(app(r, "port", NULL), "81");
+	ck_assert_int_eq(krepo_list(r, &list, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(list), n + 1);
+	cJSON_Delete(list);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "82") "]", NULL), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "82");
+	ck_assert_msg(krepo_release(r, why, sizeof(why)) == KE_OK, "%s", why);
+	ck_assert_str_eq(app(r, "port", NULL), "82");
+	for (int i = 0; i < n; i++)
+		kcfg_service_free(&svcs[i]);
+	free(svcs);
+	krepo_close(r);
+
+	/* And from disk, in a fresh open. */
+	{
+		krepo *r2;
+		int    dexit;
+
+		ck_assert_msg(krepo_open(&r2, state_dir, run_dir, &dexit, why,
+		                  sizeof(why)) == KE_OK, "reopen: %s", why);
+		ck_assert_str_eq(app(r2, "port", NULL), "82");
+		krepo_close(r2);
+	}
+}
+END_TEST
+
 START_TEST(set_typed_and_atomic)
 {
 	krepo *r = open_web();
@@ -407,6 +467,7 @@ suite(void)
 	tcase_add_test(tc, cached_views_and_group_scope);
 	tcase_add_test(tc, dependency_groups_stay_whole);
 	tcase_add_test(tc, memo_follows_commits_and_privilege);
+	tcase_add_test(tc, release_after_big_import);
 	suite_add_tcase(s, tc);
 	return s;
 }
