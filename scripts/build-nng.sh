@@ -11,7 +11,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 patch_file="$here/third_party/nng-1.5.2-ipc-listener-fix.patch"
 stamp="$out/install/.systemk-built"
 [ -f "$patch_file" ] || { echo "build-nng: missing $patch_file" >&2; exit 1; }
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum < "$patch_file")" ]; then
+sum=$(cat "$patch_file" "$0" | sha256sum)   # a changed patch or flag rebuilds
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
     exit 0
 fi
 rm -rf "$out/src" "$out/build" "$out/install"
@@ -35,10 +36,15 @@ if [ -z "$tarball" ]; then
 fi
 tar -xzf "$tarball" -C "$out/src" --strip-components=1
 patch -d "$out/src" -p1 < "$patch_file"
+# Threads: SystemK uses only IPC, so one resolver thread (not 4); two taskq
+# threads and one expiry thread, not two and one per CPU: each daemon is a
+# small server, and every thread costs its stack and malloc arena pages.
 cmake -S "$out/src" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
+    -DNNG_RESOLV_CONCURRENCY=1 -DNNG_NUM_TASKQ_THREADS=2 \
+    -DCMAKE_C_FLAGS="-DNNG_EXPIRE_THREADS=1" \
     -DNNG_TESTS=OFF -DNNG_TOOLS=OFF -DNNG_ENABLE_NNGCAT=OFF -DNNG_ENABLE_TLS=OFF \
     -DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     -DCMAKE_INSTALL_PREFIX="$out/install" -DCMAKE_INSTALL_LIBDIR=lib > "$out/cmake.log" 2>&1
 cmake --build "$out/build" -j"$(nproc)" > "$out/build.log" 2>&1
 cmake --install "$out/build" > /dev/null
-sha256sum < "$patch_file" > "$stamp"
+echo "$sum" > "$stamp"
