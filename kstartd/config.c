@@ -388,6 +388,9 @@ static const struct {
 static void
 parse_limits(svc_config *cfg, const cJSON *pgs)
 {
+	struct svc_limit lim[NELEM(limit_names)];
+	size_t           n = 0;
+
 	for (size_t i = 0; i < NELEM(limit_names); i++) {
 		char     prop[32];
 		uint64_t v = 0;
@@ -399,11 +402,19 @@ parse_limits(svc_config *cfg, const cJSON *pgs)
 		v = UINT64_MAX - 1;
 		read_u64(cfg, pgs, "context", prop, &v);
 		set = v != UINT64_MAX - 1;
-		if (!set || cfg->nlimits >= NELEM(cfg->limits))
+		if (!set)
 			continue;
-		cfg->limits[cfg->nlimits].resource = limit_names[i].resource;
-		cfg->limits[cfg->nlimits++].value = v;
+		lim[n].resource = limit_names[i].resource;
+		lim[n++].value = v;
 	}
+	if (n == 0)
+		return;
+	if ((cfg->limits = malloc(n * sizeof(*lim))) == NULL) {
+		cfg_fail(cfg, "context", "limits", "out of memory");
+		return;
+	}
+	memcpy(cfg->limits, lim, n * sizeof(*lim));
+	cfg->nlimits = n;
 }
 
 /* Appends PATH when the environment sets none (DESIGN section 7). */
@@ -590,6 +601,7 @@ svc_config_free(svc_config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->pidfile);
+	free(cfg->limits);
 	for (size_t i = 0; i < cfg->ndeps; i++) {
 		free(cfg->deps[i].name);
 		svc_argv_free(cfg->deps[i].fmris);

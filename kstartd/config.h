@@ -115,7 +115,7 @@ typedef struct svc_config {
 	struct svc_limit {
 		int      resource; /* RLIMIT_* */
 		uint64_t value;    /* UINT64_MAX: RLIM_INFINITY */
-	} limits[16];
+	} *limits; /* nlimits of them, NULL when none (most services) */
 	size_t nlimits;
 
 	svc_dep *deps;
