@@ -16,6 +16,8 @@
 . "$(dirname "$0")/lib.sh" "$1"
 . "$(dirname "$0")/kinit_lib.sh"
 WRITERS=16 KILLS=20
+# The ASan+UBSan suite (SYSTEMK_TEST_QUICK, scripts/test.sh) kills 8 times.
+[ -z "${SYSTEMK_TEST_QUICK:-}" ] || KILLS=8
 SOCK=$SYSTEMK_RUN_DIR/configd.sock
 
 cat >"$SYSTEMK_MANIFEST_DIR/crash.json" <<'EOF'

@@ -17,10 +17,11 @@ trap 'rc=$?; for p in ${KINIT:-} ${CONFIGD_PID:-} ${STARTD_PID:-}; do kill -KILL
 # demanding exit code WANT; stdout in $T/out, stderr in $T/err.
 k() {
     local want=$1 rc=0; shift
-    timeout 30 "$BIN/kctl" --timeout 1 "$@" >"$T/out" 2>"$T/err" || rc=$?
-    [ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2; fail "'kctl $*' exited $rc, want $want"; }
+    timeout 30 "$BIN/kctl" --timeout 1 "$@" >"$OUT" 2>"$ERR" || rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$OUT" "$ERR" >&2; fail "'kctl $*' exited $rc, want $want"; }
 }
-j() { jq -e "$1" "$T/out" >/dev/null 2>&1 || fail "jq '$1' fails on: $(head -c 2000 "$T/out")"; }
+OUT=$T/out ERR=$T/err   # in_parallel gives each job its own
+j() { jq -e "$1" "$OUT" >/dev/null 2>&1 || fail "jq '$1' fails on: $(head -c 2000 "$OUT")"; }
 # refused WANT CODE HINT ARGS...: exit WANT with --json {"error": {"code":
 # CODE}}, one error line and a hint line matching HINT; then without --json
 # the same exit code and nothing on stdout.
@@ -28,12 +29,26 @@ refused() {
     local want=$1 code=$2 hint=$3; shift 3
     k "$want" --json "$@"
     j ".error.code == \"$code\" and (.error.message | test(\"^unable to \"))"
-    grep -Eq "^kctl: error: unable to [a-z]+.* '.*': " "$T/err" || fail "'kctl $*': error line: $(cat "$T/err")"
-    grep -Eq "^kctl: hint: $hint" "$T/err" || fail "'kctl $*': no hint /$hint/: $(cat "$T/err")"
+    grep -Eq "^kctl: error: unable to [a-z]+.* '.*': " "$ERR" || fail "'kctl $*': error line: $(cat "$ERR")"
+    grep -Eq "^kctl: hint: $hint" "$ERR" || fail "'kctl $*': no hint /$hint/: $(cat "$ERR")"
     k "$want" "$@"
-    [ ! -s "$T/out" ] || fail "'kctl $*' failed but printed: $(cat "$T/out")"
+    [ ! -s "$OUT" ] || fail "'kctl $*' failed but printed: $(cat "$OUT")"
 }
 timed_out() { refused 7 timeout "no answer within 1 s" "$@"; }
+# in_parallel FN VERB...: FN $VERB for every verb at once, each in a
+# subshell with its own output files (a stopped daemon costs each a second
+# twice: one by one that was most of this test's time); fails if any did.
+in_parallel() {
+    local fn=$1 i=0 p bad=0; shift
+    local pids=()
+    for v in "$@"; do
+        i=$((i + 1))
+        ( OUT=$T/out.$i ERR=$T/err.$i; $fn $v ) &
+        pids+=("$!")
+    done
+    for p in "${pids[@]}"; do wait "$p" || bad=1; done
+    [ "$bad" = 0 ] || fail "$fn: some verbs failed (above)"
+}
 down() { refused 5 unavailable "is kinit running\\? check SYSTEMK_RUN_DIR" "$@"; }
 # child NAME: kinit's child running NAME (kconfigd, kstartd).
 child() {
@@ -101,7 +116,7 @@ KINIT_VERBS=("startd status" "startd restart" "shutdown" "hello kinit")
 # ---- kstartd stopped: its verbs time out (7); kconfigd's still work ---------------------
 kill -STOP "$STARTD_PID"
 wait_until 10 stopped "$STARTD_PID" || fail "kstartd did not stop"
-for v in "${STARTD_VERBS[@]}"; do timed_out $v; done
+in_parallel timed_out "${STARTD_VERBS[@]}"
 k 7 wait db --timeout 30   # the daemon's silence, not wait's own deadline
 k 0 get db/start/exec
 k 0 repo check
@@ -127,7 +142,7 @@ ok "kstartd gone: its verbs exit 5 with a hint; refresh and import still work"
 # ---- kconfigd stopped: its verbs time out (7) --------------------------------------------
 kill -STOP "$CONFIGD_PID"
 wait_until 10 stopped "$CONFIGD_PID" || fail "kconfigd did not stop"
-for v in "${CONFIGD_VERBS[@]}"; do timed_out $v; done
+in_parallel timed_out "${CONFIGD_VERBS[@]}"
 k 0 list                          # kstartd answers from its own memory
 k 3 validate "$T/nosuch.json"      # the file is read before kconfigd is asked
 ok "kconfigd stopped: ${#CONFIGD_VERBS[@]} verbs exit 7 after --timeout"
@@ -140,7 +155,7 @@ k 0 get db/start/exec
 # ---- kinit stopped: its verbs time out (7) -----------------------------------------------
 kill -STOP "$KINIT"
 wait_until 10 stopped "$KINIT" || fail "kinit did not stop"
-for v in "${KINIT_VERBS[@]}"; do timed_out $v; done
+in_parallel timed_out "${KINIT_VERBS[@]}"
 k 0 list                          # the daemons answer without kinit
 ok "kinit stopped: ${#KINIT_VERBS[@]} verbs exit 7 after --timeout"
 

@@ -16,6 +16,8 @@ KCTL=$BIN/kctl
 AB=$BIN/kabuse
 IDLE=${ABUSE_IDLE:-2000}
 FLOOD=${ABUSE_FLOOD:-10000}
+# The ASan+UBSan suite (SYSTEMK_TEST_QUICK, scripts/test.sh) floods less.
+[ -z "${SYSTEMK_TEST_QUICK:-}" ] || FLOOD=${ABUSE_FLOOD:-3000}
 RSS_BOUND_KB=$((64 * 1024))
 # ASan keeps freed memory in a quarantine (256 MiB by default): keep it small
 # so the bound measures the daemons, not the sanitizer.
