@@ -36,12 +36,16 @@ if [ -z "$tarball" ]; then
 fi
 tar -xzf "$tarball" -C "$out/src" --strip-components=1
 patch -d "$out/src" -p1 < "$patch_file"
-# Threads: SystemK uses only IPC, so one resolver thread (not 4); two taskq
+# Transports: IPC only; the others (and the HTTP code WebSocket needs) were
+# linked in through nng's transport table: 80 KB of text in every daemon,
+# resident in each.  Threads: SystemK uses only IPC, so one resolver thread (not 4); two taskq
 # threads and one expiry thread, not two and one per CPU: each daemon is a
 # small server, and every thread costs its stack and malloc arena pages.
 cmake -S "$out/src" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
     -DNNG_RESOLV_CONCURRENCY=1 -DNNG_NUM_TASKQ_THREADS=2 \
-    -DCMAKE_C_FLAGS="-DNNG_EXPIRE_THREADS=1" \
+    -DNNG_TRANSPORT_INPROC=OFF -DNNG_TRANSPORT_TCP=OFF -DNNG_TRANSPORT_TLS=OFF \
+    -DNNG_TRANSPORT_WS=OFF -DNNG_TRANSPORT_WSS=OFF -DNNG_ENABLE_HTTP=OFF \
+    -DCMAKE_C_FLAGS="-DNNG_EXPIRE_THREADS=1 -ffunction-sections -fdata-sections" \
     -DNNG_TESTS=OFF -DNNG_TOOLS=OFF -DNNG_ENABLE_NNGCAT=OFF -DNNG_ENABLE_TLS=OFF \
     -DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     -DCMAKE_INSTALL_PREFIX="$out/install" -DCMAKE_INSTALL_LIBDIR=lib > "$out/cmake.log" 2>&1
