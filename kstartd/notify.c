@@ -11,13 +11,15 @@
  * Anything else is ignored, as systemd does.
  *
  * A sender that exited (and was reaped) before its datagram is read can no
- * longer be told from a stranger, so its message is refused, as systemd
- * does.  Clients avoid that with sd_notify_barrier(): BARRIER=1 carrying a
- * descriptor, which is closed once everything sent before it was handled;
- * every descriptor a datagram carries is closed after it is read.
+ * longer be placed in the session; its message counts when it ran as root
+ * or as the service's user (may_notify()).  Clients can also wait with
+ * sd_notify_barrier(): BARRIER=1 carrying a descriptor, which is closed
+ * once everything sent before it was handled; every descriptor a datagram
+ * carries is closed after it is read.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,32 @@ belongs(pid_t pid, pid_t main)
 	return sid == main;
 }
 
+/*
+ * May the datagram of this sender count for the service of main?  A sender
+ * in the service's session may.  So may one that is gone already when its
+ * datagram is read (the usual `sh -c '... notify; exec daemon'` helper, or
+ * systemd-notify without a barrier), if it ran as root or as the service's
+ * user: such a process could signal or trace the service anyway, so this
+ * widens nothing.  A live stranger never counts.
+ */
+static bool
+may_notify(const struct ucred *cred, pid_t main)
+{
+	char        proc[32];
+	struct stat st;
+
+	if (!cred || main <= 0)
+		return false;
+	if (belongs(cred->pid, main))
+		return true;
+	if (cred->pid <= 0 || kill(cred->pid, 0) == 0 || errno != ESRCH)
+		return false;
+	if (cred->uid == 0)
+		return true;
+	snprintf(proc, sizeof proc, "/proc/%ld", (long)main);
+	return stat(proc, &st) == 0 && st.st_uid == cred->uid;
+}
+
 static void
 handle_line(kstartd *k, size_t i, const char *line, size_t n)
 {
@@ -186,7 +214,7 @@ k_notify_read(kstartd *k, size_t i)
 				}
 			}
 		}
-		if (!cred || !belongs(cred->pid, in->st.pid)) {
+		if (!may_notify(cred, in->st.pid)) {
 			klog_warn("unable to accept a notification for '%s': "
 			    "sender %ld is not the service's", in->cfg->fmri,
 			    cred ? (long)cred->pid : -1L);

@@ -28,7 +28,7 @@ dep() { # dep NAME GROUPING RESTART_ON SVC...
 
 cat >"$SYSTEMK_MANIFEST_DIR/slow.json" <<EOF
 {"service": "slow", "model": "notify",
- "start": {"exec": ["/bin/sh", "-c", "while [ ! -e $T/go ]; do sleep 0.05; done; /usr/bin/python3 -c 'import os,socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(os.environ[\"NOTIFY_SOCKET\"]); s.send(b\"READY=1\")'; sleep 1000; : $M"]},
+ "start": {"exec": ["/bin/sh", "-c", "while [ ! -e $T/go ]; do sleep 0.05; done; /usr/bin/python3 -c 'import os,socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(os.environ[\"NOTIFY_SOCKET\"]); s.send(b\"READY=1\")'; touch $T/sent; sleep 1000; : $M"]},
  "instances": {"default": {"enabled": true}}}
 EOF
 svc afterslow true "$(dep s require_all none slow)"
@@ -57,7 +57,13 @@ wait_until 20 test -S "$SYSTEMK_RUN_DIR/notify/slow:default" || fail "slow not s
 [ "$(kctl_rc wait y --timeout 20)" = 0 ] || fail "y"
 [ "$(state_of afterslow)" = offline ] || fail "afterslow is $(state_of afterslow) before slow is ready"
 [ "$(state_of slow)" = offline ] || fail "slow is $(state_of slow)"
+# The READY=1 is sent by a helper that has exited and been reaped before
+# kstartd reads it (kstartd is stopped meanwhile): a sender that is gone
+# but ran as the service's user still counts (kstartd/notify.c).
+kill -STOP "$STARTD"
 touch "$T/go"
+wait_until 20 test -e "$T/sent" || { kill -CONT "$STARTD"; fail "slow never sent READY=1"; }
+kill -CONT "$STARTD"
 [ "$(kctl_rc wait afterslow --timeout 30)" = 0 ] || fail "afterslow not online after slow"
 s1=$(grep -m1 'state: offline -> online' "$SYSTEMK_LOG_DIR/slow:default.log" | cut -d' ' -f1)
 a1=$(grep -m1 'start: pid' "$SYSTEMK_LOG_DIR/afterslow:default.log" | cut -d' ' -f1)
