@@ -438,7 +438,8 @@ read_signals(int sfd)
 	return stop;
 }
 
-/* Serves until SIGTERM/SIGINT; KEXIT_OK, or KEXIT_REPO when lost. */
+/* Serves until SIGTERM/SIGINT: KEXIT_OK; KEXIT_FAILURE when the repository
+ * could not be opened again (its data is committed; kinit restarts us). */
 static int
 loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd, pending *p)
 {
@@ -462,7 +463,7 @@ loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd, pending *p)
 			malloc_trim(0);
 			if (krepo_release(repo, why, sizeof(why)) != KE_OK) {
 				klog_err("%s", why);
-				rc = KEXIT_REPO;
+				rc = KEXIT_FAILURE;
 				break;
 			}
 			malloc_trim(0);
