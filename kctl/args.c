@@ -175,6 +175,7 @@ global_option(kctl_opts *opts, int argc, char **argv, int *i, char *why,
 	} else if (strncmp(a, "--timeout=", 10) == 0) {
 		if (parse_timeout(a + 10, &opts->timeout_ms, why, whylen) != 0)
 			return -1;
+		opts->timeout_set = true;
 	} else if (strcmp(a, "--timeout") == 0) {
 		if (*i + 1 >= argc) {
 			snprintf(why, whylen, "option '--timeout' needs a value");
@@ -183,6 +184,7 @@ global_option(kctl_opts *opts, int argc, char **argv, int *i, char *why,
 		if (parse_timeout(argv[*i + 1], &opts->timeout_ms, why,
 		    whylen) != 0)
 			return -1;
+		opts->timeout_set = true;
 		*i += 1;
 	} else {
 		rv = kipc_paths_arg(&opts->paths, argc, argv, i);

@@ -335,21 +335,37 @@ mono_ms(void)
 }
 
 /*
+ * How long kstartd may hold one waiting request: each chunk must end well
+ * before the transport gives up on kstartd (--timeout), or a reply racing
+ * the transport's timeout would be lost.
+ */
+static int64_t
+wait_chunk_ms(const kctl_ctx *ctx)
+{
+	int64_t t = ctx->opts.timeout_ms;
+
+	if (t - 2000 >= KCTL_WAIT_CHUNK_MS)
+		return KCTL_WAIT_CHUNK_MS;
+	return t > 3000 ? t - 2000 : t / 2;
+}
+
+/*
  * Waits until fmri settles in state (kstartd decides), at most timeout_ms
- * (-1: no limit).  Returns the exit code; *res gets the last reply.
+ * (-1: as long as --timeout when it was given, else no limit: global
+ * options may stand before the verb, so `kctl --timeout 3 wait web` bounds
+ * the wait as `kctl wait web --timeout 3` does).  Returns the exit code;
+ * *res gets the last reply.
  */
 static int
 wait_for(kctl_ctx *ctx, const char *fmri, const char *state,
     int64_t timeout_ms, cJSON **res)
 {
-	int64_t     end = timeout_ms >= 0 ? mono_ms() + timeout_ms : 0;
-	int64_t     chunk_max = KCTL_WAIT_CHUNK_MS;
+	int64_t     end, chunk_max = wait_chunk_ms(ctx);
 	const char *out;
 
-	/* Each chunk must end before the transport gives up on kstartd. */
-	if (ctx->opts.timeout_ms - 2000 < chunk_max)
-		chunk_max = ctx->opts.timeout_ms > 3000 ?
-		    ctx->opts.timeout_ms - 2000 : 1000;
+	if (timeout_ms < 0 && ctx->opts.timeout_set)
+		timeout_ms = ctx->opts.timeout_ms;
+	end = timeout_ms >= 0 ? mono_ms() + timeout_ms : 0;
 	*res = NULL;
 	for (;;) {
 		int64_t chunk = chunk_max;
@@ -501,11 +517,8 @@ int
 kctl_cmd_watch(kctl_ctx *ctx)
 {
 	int64_t gen = -1;
-	int64_t chunk = KCTL_WAIT_CHUNK_MS;
+	int64_t chunk = wait_chunk_ms(ctx);
 
-	if (ctx->opts.timeout_ms - 2000 < chunk)
-		chunk = ctx->opts.timeout_ms > 3000 ? ctx->opts.timeout_ms - 2000
-		                                    : 1000;
 	ctx->action = "watch";
 	for (;;) {
 		cJSON       *params = cJSON_CreateObject(), *res = NULL;

@@ -32,6 +32,7 @@
 typedef struct kctl_opts {
 	bool       json;
 	bool       help;
+	bool       timeout_set; /* --timeout given: it also bounds waits */
 	int        timeout_ms;
 	kipc_paths paths;
 } kctl_opts;
@@ -257,5 +258,8 @@ int kctl_log_tail(const char *path, long n, cJSON *lines);
 /* ---- the real transport (transport.c, kctl program only) ----------------- */
 
 kctl_transport *kctl_transport_real(void);
+/* After the real transport's close: must the process leave with _exit()
+ * (a call timed out; see transport.c)? */
+bool            kctl_transport_real_abandoned(void);
 
 #endif /* SYSTEMK_KCTL_H */

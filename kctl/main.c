@@ -26,6 +26,7 @@
 #include "kctl.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 int
 main(int argc, char **argv)
@@ -39,5 +40,9 @@ main(int argc, char **argv)
 	}
 	rv = kctl_run(argc, argv, tp, stdout, stderr);
 	tp->close(tp);
+	if (kctl_transport_real_abandoned()) {
+		fflush(NULL);
+		_exit(rv);
+	}
 	return rv;
 }

@@ -16,7 +16,12 @@ struct real_transport {
 	kctl_transport tp; /* first: the seam hands back this pointer */
 	kipc_client   *configd;
 	kipc_client   *startd;
+	bool           timed_out; /* a call gave up: see real_close() */
 };
+
+/* A call timed out, so the process must end without closing nng (see
+ * real_close()). */
+static bool abandoned;
 
 static void set_errmsg(char **errmsg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -63,6 +68,8 @@ real_call(kctl_transport *tp, const kctl_opts *opts, int daemon,
 		return rv;
 	}
 	rv = kipc_call(*cl, method, params, result, errmsg);
+	if (rv == KE_TIMEOUT)
+		r->timed_out = true;
 	if (rv == KE_TIMEOUT && (*errmsg == NULL ||
 	    strcmp(*errmsg, "Timed out") == 0)) {
 		/* nng's words; say who did not answer. */
@@ -78,6 +85,15 @@ real_close(kctl_transport *tp)
 {
 	struct real_transport *r = (struct real_transport *)tp;
 
+	/* Closing a REQ socket whose request timed out while the reply was
+	 * arriving can deadlock in nng 1.5.2 (nng#1813): kctl printed its
+	 * error and then never exited.  kctl is about to exit, so after a
+	 * timeout it leaves the sockets to the kernel, and main() leaves with
+	 * _exit(): nng's own atexit handler would close them too. */
+	if (r->timed_out) {
+		abandoned = true;
+		return;
+	}
 	kipc_client_close(r->configd);
 	kipc_client_close(r->startd);
 	free(r);
@@ -94,4 +110,10 @@ kctl_transport_real(void)
 	r->tp.close = real_close;
 	r->tp.arg = r;
 	return &r->tp;
+}
+
+bool
+kctl_transport_real_abandoned(void)
+{
+	return abandoned;
 }

@@ -211,6 +211,14 @@ grep -q "^kctl: error: unable to wait for 'svc:/slow:default' to be online: time
     fail "wait timeout: $(cat "$T/err")"
 k 7 --json wait slow --timeout 0.5
 j '.outcome == "timeout" and .fmri == "svc:/slow:default"'
+# A global --timeout may stand before the verb and then bounds the wait too
+# (it used to wait for ever, in chunks as long as the transport's timeout).
+for t in 1 2 3; do
+    rc=0; timeout 30 "$BIN/kctl" --timeout "$t" wait slow >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" = 7 ] || fail "'kctl --timeout $t wait slow' exited $rc, want 7: $(cat "$T/err")"
+done
+rc=0; timeout 30 "$BIN/kctl" enable -s slow --timeout 1 >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" = 7 ] || fail "'kctl enable -s slow --timeout 1' exited $rc, want 7: $(cat "$T/err")"
 k 8 wait off --timeout 30
 grep -q "kctl: hint: run 'kctl explain svc:/off:default'" "$T/err" || fail "wait 8: $(cat "$T/err")"
 refused 3 not_found k wait nosuch --timeout 5
