@@ -42,8 +42,25 @@ k_enabled(const inst *in)
 /* ---- performing actions --------------------------------------------------- */
 
 /*
- * kill(-pgid) with a guard: pgid 0 or 1 would hit kstartd or everyone.
- * True when some process received it.
+ * Is pgid no longer the service's group?  The kernel keeps a pid number
+ * while a group of that id has members, so once the leader is reaped, a
+ * live process with that pid is a stranger that got the number again (and
+ * may lead a group of its own: timeout(1) and shells do), and the
+ * service's group is empty.  Without this, the group of a main process
+ * that exited long ago (an exit kstartd learns from kinit's ring after its
+ * own restart) would be killed under another process's feet.
+ */
+static bool
+group_reused(const inst *in, pid_t pgid)
+{
+	if (pgid == in->st.pid)
+		return false; /* the main process, not reaped yet */
+	return kill(pgid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * kill(-pgid) with guards: pgid 0 or 1 would hit kstartd or everyone, and
+ * a reused pgid someone else.  True when some process received it.
  */
 static bool
 signal_group(const inst *in, pid_t pgid, int sig)
@@ -53,6 +70,8 @@ signal_group(const inst *in, pid_t pgid, int sig)
 		    in->cfg->fmri);
 		return false;
 	}
+	if (group_reused(in, pgid))
+		return false;
 	if (kill(-pgid, sig) == 0)
 		return true;
 	if (errno != ESRCH)

@@ -390,12 +390,15 @@ take_exit(ctx *c)
 	st->last_exit_status = c->ev->status;
 	st->last_exit_wall_ms = c->ev->wall_ms;
 	/* The main process is gone: what it left in its group goes too, so a
-	 * restart never runs beside leftovers.  Two exceptions: a forking
-	 * start method that succeeded leaves the daemon in its group (the
-	 * service), and a transient job's leftovers are its business. */
-	bool keep = c->cfg->model == SVC_MODEL_TRANSIENT ||
-	    (c->cfg->model == SVC_MODEL_FORKING &&
-	        svc_phase_of(st) == SVC_PH_STARTING && exit_clean(c->ev));
+	 * restart never runs beside leftovers.  Two exceptions, both for a
+	 * start that succeeded: a forking start method leaves the daemon in
+	 * its group (the service), and a transient job's leftovers are its
+	 * business.  A failed start takes the stop path (DESIGN 5) whatever
+	 * the model. */
+	bool keep = exit_clean(c->ev) &&
+	    (c->cfg->model == SVC_MODEL_TRANSIENT ||
+	        (c->cfg->model == SVC_MODEL_FORKING &&
+	            svc_phase_of(st) == SVC_PH_STARTING));
 
 	if (!keep) {
 		svc_action *a = emit(c, SVC_ACT_KILL_GROUP);

@@ -662,8 +662,17 @@ START_TEST(test_transient_and_forking)
 	feed_exit(tr, &st, PID, CLD_EXITED, 0);
 	ck_assert_int_eq(st.state, SVC_ST_ONLINE);
 	ck_assert_int_eq(st.pid, 0);
+	ck_assert_ptr_null(find_act(SVC_ACT_KILL_GROUP)); /* its own business */
 	feed(tr, &st, SVC_EV_DISABLE);
 	ck_assert_int_eq(st.state, SVC_ST_DISABLED);
+
+	/* A transient job that fails takes the stop path: what it left in
+	 * its group is killed before any retry. */
+	svc_state_init(&st, 0);
+	reach_phase(tr, &st, SVC_PH_STARTING);
+	feed_exit(tr, &st, PID, CLD_EXITED, 1);
+	ck_assert_ptr_nonnull(find_act(SVC_ACT_KILL_GROUP));
+	ck_assert_int_eq(find_act(SVC_ACT_KILL_GROUP)->pgid, PID);
 
 	svc_state_init(&st, 0);
 	feed(fk, &st, SVC_EV_ENABLE);
