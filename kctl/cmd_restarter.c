@@ -350,6 +350,33 @@ wait_chunk_ms(const kctl_ctx *ctx)
 }
 
 /*
+ * One svc.wait (params taken): as kctl_rpc, but -1 after a short nap when
+ * kstartd is unreachable and reach_end (monotonic ms) is still ahead.
+ */
+static int
+wait_call(kctl_ctx *ctx, cJSON *params, const char *fmri, int64_t reach_end,
+    cJSON **res)
+{
+	char *errmsg = NULL;
+	int   rv = kctl_call(ctx, KD_STARTD, KM_SVC_WAIT, params, res, &errmsg);
+
+	if (rv == KE_UNAVAILABLE && mono_ms() + 100 < reach_end) {
+		free(errmsg);
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+		return -1;
+	}
+	if (rv != KE_OK) {
+		rv = kctl_fail(ctx, (kproto_err)rv, fmri, "%s",
+		    errmsg != NULL && *errmsg != '\0' ? errmsg :
+		    kproto_err_name((kproto_err)rv));
+		cJSON_Delete(*res);
+		*res = NULL;
+	}
+	free(errmsg);
+	return rv;
+}
+
+/*
  * Waits until fmri settles in state (kstartd decides), at most timeout_ms
  * (-1: as long as --timeout when it was given, else no limit: global
  * options may stand before the verb, so `kctl --timeout 3 wait web` bounds
@@ -360,12 +387,16 @@ static int
 wait_for(kctl_ctx *ctx, const char *fmri, const char *state,
     int64_t timeout_ms, cJSON **res)
 {
-	int64_t     end, chunk_max = wait_chunk_ms(ctx);
+	int64_t     end, reach_end, chunk_max = wait_chunk_ms(ctx);
 	const char *out;
 
 	if (timeout_ms < 0 && ctx->opts.timeout_set)
 		timeout_ms = ctx->opts.timeout_ms;
 	end = timeout_ms >= 0 ? mono_ms() + timeout_ms : 0;
+	/* A kstartd that does not listen yet (kinit was just started, or
+	 * kstartd is being restarted) is waited for too, up to the wait's
+	 * own end, else up to --timeout (30 s by default). */
+	reach_end = timeout_ms >= 0 ? end : mono_ms() + ctx->opts.timeout_ms;
 	*res = NULL;
 	for (;;) {
 		int64_t chunk = chunk_max;
@@ -380,8 +411,9 @@ wait_for(kctl_ctx *ctx, const char *fmri, const char *state,
 		cJSON_AddNumberToObject(params, "timeout_ms", (double)chunk);
 		cJSON_Delete(*res);
 		*res = NULL;
-		if ((rv = kctl_rpc(ctx, KD_STARTD, KM_SVC_WAIT, params, fmri,
-		         res)) != KCTL_EXIT_OK)
+		if ((rv = wait_call(ctx, params, fmri, reach_end, res)) < 0)
+			continue;
+		if (rv != KCTL_EXIT_OK)
 			return rv;
 		out = str_or(*res, "outcome", "");
 		if (strcmp(out, "reached") == 0)

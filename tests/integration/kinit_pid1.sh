@@ -60,6 +60,10 @@ run_case() {
         kp=$(children_of "$to" | tr -d ' ')
     fi
     track "$kp"
+    # Right after kinit starts, kstartd does not listen yet: `kctl wait`
+    # waits for it rather than failing with 5 (daemon unreachable).
+    rc=0; timeout 40 "$BIN/kctl" wait default --timeout 30 2>"$T/wait-$mode.err" || rc=$?
+    [ "$rc" = 0 ] || fail "$mode: 'kctl wait default' at boot exited $rc: $(cat "$T/wait-$mode.err")"
     OLD=
     wait_until 30 online_with_pid sleeper || fail "$mode: sleeper never online"
     nspid=$(pid_of sleeper)
