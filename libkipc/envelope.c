@@ -12,6 +12,7 @@
  */
 #include "kipc.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,16 +146,24 @@ kipc_msg_free(kipc_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Builds {"v", "id"} and lets the caller add the rest. */
+/*
+ * Builds {"v", "id"} and lets the caller add the rest.  The decoder accepts
+ * any uint64 id; one above INT64_MAX goes back as its decimal string, not
+ * as a negative number that no peer could decode.
+ */
 static cJSON *
 envelope_new(int v, uint64_t id)
 {
 	cJSON *o = cJSON_CreateObject();
+	char   big[24];
 
 	if (o == NULL)
 		return NULL;
+	if (id > INT64_MAX)
+		snprintf(big, sizeof(big), "%" PRIu64, id);
 	if (cJSON_AddNumberToObject(o, "v", v) == NULL ||
-	    kipc_json_add_int64(o, "id", (int64_t)id) == NULL) {
+	    (id > INT64_MAX ? cJSON_AddStringToObject(o, "id", big)
+	                    : kipc_json_add_int64(o, "id", (int64_t)id)) == NULL) {
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -276,6 +276,36 @@ START_TEST(reply_round_trip)
 }
 END_TEST
 
+/* Any uint64 id is accepted, so any must come back decodable (an id above
+ * INT64_MAX once went back negative; found by fuzz_kinit_ctl). */
+START_TEST(reply_big_id)
+{
+	const char *req = "{\"v\":1,\"id\":18446744073709551615,"
+	                  "\"method\":\"sys.hello\"}";
+	cJSON      *empty = cJSON_CreateObject();
+	size_t      len;
+	char       *t;
+	kipc_msg    m;
+	char        why[256];
+
+	ck_assert_int_eq(kipc_decode_request(req, strlen(req), &m, why,
+	    sizeof(why)), KE_OK);
+	ck_assert_uint_eq(m.id, UINT64_MAX);
+	kipc_msg_free(&m);
+	t = kipc_encode_err(1, UINT64_MAX, KE_INVALID, "x", &len);
+	ck_assert_int_eq(kipc_decode_reply(t, len, &m, why, sizeof(why)), KE_OK);
+	ck_assert_uint_eq(m.id, UINT64_MAX);
+	kipc_msg_free(&m);
+	free(t);
+	t = kipc_encode_ok(1, (uint64_t)INT64_MAX + 1, empty, &len);
+	cJSON_Delete(empty);
+	ck_assert_int_eq(kipc_decode_reply(t, len, &m, why, sizeof(why)), KE_OK);
+	ck_assert_uint_eq(m.id, (uint64_t)INT64_MAX + 1);
+	kipc_msg_free(&m);
+	free(t);
+}
+END_TEST
+
 START_TEST(params_schema)
 {
 	const kproto_method *get = kproto_method_by_id(KM_REPO_GET);
@@ -339,6 +369,7 @@ main(void)
 	tcase_add_test(tc, int64_encode_round_trip);
 	tcase_add_test(tc, parse_big_ints_exact);
 	tcase_add_test(tc, reply_round_trip);
+	tcase_add_test(tc, reply_big_id);
 	tcase_add_test(tc, params_schema);
 	tcase_add_test(tc, proto_tables);
 	suite_add_tcase(s, tc);
