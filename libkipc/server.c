@@ -31,6 +31,7 @@
  * on is answered `busy`.
  */
 #include "kipc.h"
+#include "kipc_local.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -64,6 +65,7 @@ struct kipc_req {
 	gid_t                gid;
 	bool                 privileged;
 	int                  idem_slot; /* -1 unless a remembered write */
+	kipc_local_reply    *local;     /* c is NULL: kipc_req_local_new */
 	kipc_req            *next;
 };
 
@@ -190,19 +192,21 @@ peer_creds(nng_msg *msg, uid_t *uid, gid_t *gid)
 	*gid = (gid_t)g;
 }
 
-/* Checks method, level and params; returns KE_OK or fills why. */
+/* Checks method, level and params for daemon (KD_*) called name; returns
+ * KE_OK or fills why. */
 static int
-req_validate(kipc_server *s, kipc_req *r, char *why, size_t whylen)
+req_validate(int daemon, const char *name, kipc_req *r, char *why,
+    size_t whylen)
 {
 	r->method = kproto_method_by_name(r->m.method);
-	if (r->method == NULL || (r->method->daemons & s->daemon) == 0) {
+	if (r->method == NULL || (r->method->daemons & daemon) == 0) {
 		snprintf(why, whylen, "unknown method \"%.64s\" for %s",
-		    r->m.method, s->name);
+		    r->m.method, name);
 		return KE_INVALID;
 	}
 	if (r->m.v > KPROTO_LEVEL || r->method->level > r->m.v) {
 		snprintf(why, whylen, "%s needs level %d; %s speaks up to %d, "
-		    "the request %d", r->method->name, r->method->level, s->name,
+		    "the request %d", r->method->name, r->method->level, name,
 		    KPROTO_LEVEL, r->m.v);
 		return KE_INVALID;
 	}
@@ -216,17 +220,26 @@ req_validate(kipc_server *s, kipc_req *r, char *why, size_t whylen)
 	return KE_OK;
 }
 
+/* The reply to sys.hello from the daemon called name; caller frees. */
+static char *
+hello_text(const char *name, const kipc_req *r, size_t *len)
+{
+	cJSON *res = cJSON_CreateObject();
+	char  *text;
+
+	cJSON_AddStringToObject(res, "name", name);
+	cJSON_AddNumberToObject(res, "level", KPROTO_LEVEL);
+	text = kipc_encode_ok(r->m.v, r->m.id, res, len);
+	cJSON_Delete(res);
+	return text;
+}
+
 static void
 hello(struct kipc_ctx *c, kipc_req *r)
 {
-	cJSON *res = cJSON_CreateObject();
 	size_t len = 0;
-	char  *text;
+	char  *text = hello_text(c->srv->name, r, &len);
 
-	cJSON_AddStringToObject(res, "name", c->srv->name);
-	cJSON_AddNumberToObject(res, "level", KPROTO_LEVEL);
-	text = kipc_encode_ok(r->m.v, r->m.id, res, &len);
-	cJSON_Delete(res);
 	ctx_send_text(c, text, len);
 }
 
@@ -325,7 +338,7 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	    sizeof(why));
 	nng_msg_free(msg);
 	if (rv == KE_OK)
-		rv = req_validate(s, r, why, sizeof(why));
+		rv = req_validate(s->daemon, s->name, r, why, sizeof(why));
 	if (rv != KE_OK) {
 		ctx_send_err(c, r->m.v, r->m.id, rv, why);
 		kipc_msg_free(&r->m);
@@ -523,15 +536,18 @@ kipc_req_privileged(const kipc_req *r)
 static void
 req_finish(kipc_req *r, char *text, size_t len)
 {
-	kipc_server *s = r->c->srv;
-
 	if (text != NULL && len > KPROTO_MAX_MSG) {
 		free(text);
 		text = kipc_encode_err(r->m.v, r->m.id, KE_TOO_LARGE,
 		    "reply exceeds the message bound", &len);
 	}
-	idem_store(s, r->idem_slot, text, len);
-	ctx_send_text(r->c, text, len);
+	if (r->c != NULL) {
+		idem_store(r->c->srv, r->idem_slot, text, len);
+		ctx_send_text(r->c, text, len);
+	} else {
+		r->local->text = text; /* kipc_req_local_new: the caller's */
+		r->local->len = len;
+	}
 	kipc_msg_free(&r->m);
 	free(r);
 }
@@ -560,4 +576,38 @@ kipc_req_fail(kipc_req *r, kproto_err e, const char *fmt, ...)
 	/* Encode first: the order of evaluation of arguments is unspecified. */
 	text = kipc_encode_err(r->m.v, r->m.id, e, why, &len);
 	req_finish(r, text, len);
+}
+
+/* ---- requests from no socket (kipc_local.h) --------------------------------- */
+
+kipc_req *
+kipc_req_local_new(const void *buf, size_t len, int daemon, const char *name,
+    bool privileged, kipc_local_reply *out)
+{
+	kipc_req *r = calloc(1, sizeof(*r));
+	char      why[300];
+	int       rv;
+
+	out->text = NULL;
+	out->len = 0;
+	if (r == NULL)
+		return NULL;
+	r->idem_slot = -1;
+	r->local = out;
+	r->privileged = privileged;
+	r->uid = privileged ? 0 : (uid_t)-1;
+	r->gid = privileged ? 0 : (gid_t)-1;
+	rv = kipc_decode_request(buf, len, &r->m, why, sizeof(why));
+	if (rv == KE_OK)
+		rv = req_validate(daemon, name, r, why, sizeof(why));
+	if (rv != KE_OK)
+		out->text = kipc_encode_err(r->m.v > 0 ? r->m.v : KPROTO_LEVEL,
+		    r->m.id, rv, why, &out->len);
+	else if (r->method->id == KM_SYS_HELLO)
+		out->text = hello_text(name, r, &out->len);
+	else
+		return r;
+	kipc_msg_free(&r->m);
+	free(r);
+	return NULL;
 }
