@@ -4,8 +4,10 @@
  */
 #include "kctl.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
 	const char *name;
@@ -40,6 +42,55 @@ print_startd(kctl_ctx *ctx, const cJSON *res, bool restarted)
 	free(r);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * After `startd restart`: waits (up to --timeout) until kinit reports a
+ * kstartd other than old (0: none) and that one answers on startd.sock, so
+ * that the next command finds it.  *res gets kinit's status reply.
+ */
+static int
+await_new_startd(kctl_ctx *ctx, double old, cJSON **res)
+{
+	int64_t end = mono_ms() + ctx->opts.timeout_ms;
+
+	for (;;) {
+		char        *msg = NULL;
+		cJSON       *hello = NULL;
+		const cJSON *pid;
+		int          rv;
+
+		cJSON_Delete(*res);
+		*res = NULL;
+		rv = kctl_call(ctx, KD_KINIT, KM_KINIT_STARTD_STATUS, NULL, res,
+		    &msg);
+		free(msg);
+		msg = NULL;
+		pid = cJSON_GetObjectItemCaseSensitive(*res, "pid");
+		if (rv == KE_OK && cJSON_IsNumber(pid) && pid->valuedouble != old &&
+		    kctl_call(ctx, KD_STARTD, KM_SYS_HELLO, NULL, &hello,
+		        &msg) == KE_OK) {
+			cJSON_Delete(hello);
+			free(msg);
+			return KCTL_EXIT_OK;
+		}
+		cJSON_Delete(hello);
+		free(msg);
+		if (mono_ms() >= end)
+			return kctl_fail(ctx, KE_TIMEOUT, "kstartd", "the new kstartd "
+			    "did not answer within %.3g s (kctl startd status tells "
+			    "more)", ctx->opts.timeout_ms / 1000.0);
+		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000L}, NULL);
+	}
+}
+
 int
 kctl_cmd_startd(kctl_ctx *ctx)
 {
@@ -56,6 +107,18 @@ kctl_cmd_startd(kctl_ctx *ctx)
 	    KM_KINIT_STARTD_STATUS, NULL, "kstartd", &res);
 	if (rv != KCTL_EXIT_OK)
 		return rv;
+	if (restart) {
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(res,
+		    "replacing");
+		double       was = cJSON_IsNumber(old) ? old->valuedouble : 0;
+
+		if ((rv = await_new_startd(ctx, was, &res)) != KCTL_EXIT_OK) {
+			cJSON_Delete(res);
+			return rv;
+		}
+		if (was > 0)
+			cJSON_AddNumberToObject(res, "replaced", was);
+	}
 	if (ctx->opts.json)
 		kctl_print_json(ctx, res);
 	else

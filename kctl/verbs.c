@@ -80,8 +80,9 @@ static const kctl_verb verbs[] = {
 	{ "plot", kctl_cmd_plot, "[-o FILE]", "-o|--output=", 0, 0, KD_STARTD,
 	  "an SVG timeline of the boot: each instance's wait, start and "
 	  "online times (--json: the times)" },
-	{ "startd", kctl_cmd_startd, "status|restart", NULL, 1, 1, KD_KINIT,
-	  "kstartd's state from kinit, or restart it" },
+	{ "startd", kctl_cmd_startd, "status|restart", NULL, 1, 1,
+	  KD_KINIT | KD_STARTD,
+	  "kstartd's state from kinit, or restart it (services keep running)" },
 	{ "shutdown", kctl_cmd_shutdown, "", NULL, 0, 0, KD_KINIT,
 	  "stop every service in order, then kinit" },
 	{ "hello", kctl_cmd_hello, "[configd|startd|kinit...]", NULL, 0, 3,

@@ -63,11 +63,36 @@ h_startd_status(kinit *k, const kconn *c, const cJSON *params,
 }
 
 /*
- * Starts kstartd when it is down.  A running kstartd is left alone and the
- * request fails with `busy` naming its pid: replacing it must not be a
- * SIGTERM (that stops every service), and killing it outright is the
- * operator's explicit choice (kill -KILL PID; services survive), after which
- * this request starts a new one that re-adopts them.
+ * A running kstartd is replaced: it gets KPROTO_SIG_STARTD_HANDOVER (write
+ * its states, exit 0, leave the services running) and the next one starts
+ * as soon as it has exited (supervise.c), or after KINIT_HANDOVER_MS with
+ * SIGKILL if it hangs.  The reply does not wait for the new one.
+ */
+static int
+startd_handover(kinit *k, const kconn *c, cJSON **result, char *why,
+    size_t whylen)
+{
+	kdaemon *d = &k->startd;
+
+	if (d->handover_at == 0) {
+		if (kill(d->pid, KPROTO_SIG_STARTD_HANDOVER) != 0) {
+			snprintf(why, whylen, "unable to signal kstartd (pid %d): "
+			    "%s", (int)d->pid, strerror(errno));
+			return KE_INTERNAL;
+		}
+		d->handover_at = kinit_now() + KINIT_HANDOVER_MS;
+		klog_info("kstartd (pid %d) hands over on request of uid %d",
+		    (int)d->pid, (int)c->uid);
+	}
+	*result = cJSON_CreateObject();
+	cJSON_AddNumberToObject(*result, "replacing", d->pid);
+	return KE_OK;
+}
+
+/*
+ * Starts kstartd when it is down, or replaces a running one (never with
+ * SIGTERM: that stops every service); either way the new kstartd re-adopts
+ * the running services.
  */
 static int
 h_startd_restart(kinit *k, const kconn *c, const cJSON *params,
@@ -79,12 +104,8 @@ h_startd_restart(kinit *k, const kconn *c, const cJSON *params,
 		snprintf(why, whylen, "kinit is shutting down");
 		return KE_BUSY;
 	}
-	if (d->pid > 0) {
-		snprintf(why, whylen, "kstartd is running as pid %d; to replace "
-		    "it, kill -KILL %d first (services keep running)",
-		    (int)d->pid, (int)d->pid);
-		return KE_BUSY;
-	}
+	if (d->pid > 0)
+		return startd_handover(k, c, result, why, whylen);
 	if (!k->configd.ready) {
 		snprintf(why, whylen, "kconfigd is not ready yet; try again");
 		return KE_UNAVAILABLE;
@@ -259,9 +280,9 @@ req_validate(const kconn *c, const kipc_msg *m, const kproto_method **pm,
 	return KE_OK;
 }
 
-/* Decodes, validates and runs one request; returns the encoded reply. */
-static char *
-req_handle(kinit *k, const kconn *c, const char *buf, size_t n, size_t *len)
+char *
+ctl_req_handle(kinit *k, const kconn *c, const char *buf, size_t n,
+    size_t *len)
 {
 	const kproto_method *meth = NULL;
 	char                 why[512] = "";
@@ -402,7 +423,7 @@ ctl_readable(kinit *k, kconn *c)
 		reply = kipc_encode_err(KPROTO_LEVEL, 0, KE_TOO_LARGE,
 		    "request exceeds kinit's 64 KiB", &len);
 	} else {
-		reply = req_handle(k, c, buf, (size_t)n, &len);
+		reply = ctl_req_handle(k, c, buf, (size_t)n, &len);
 	}
 	if (reply == NULL ||
 	    send(c->fd, reply, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)

@@ -27,6 +27,7 @@
 #define KINIT_BACKOFF_MAX    30000 /* ms */
 #define KINIT_STABLE_MS      1000  /* ready this long: the backoff starts over */
 #define KINIT_IMPORT_TRIES   3     /* starts with --boot-import before giving up */
+#define KINIT_HANDOVER_MS    5000  /* kstartd handing over must exit by then */
 
 typedef struct kdaemon {
 	const char *name;           /* "kconfigd", "kstartd" */
@@ -40,6 +41,8 @@ typedef struct kdaemon {
 	bool        ready;
 	bool        ready_eof;      /* closed the pipe without a newline */
 	bool        terminated;     /* kinit sent SIGTERM to stop it */
+	int64_t     handover_at;    /* kstartd asked to hand over, by then
+	                             * it must have exited (SIGKILL); 0: no */
 	int64_t     ready_deadline; /* monotonic ms */
 	int64_t     started_at;
 	int64_t     restart_at;     /* earliest next start */
@@ -124,6 +127,10 @@ int     ctl_open(kinit *k);
 /* The listener, or a connection, is readable. */
 void    ctl_accept(kinit *k);
 void    ctl_readable(kinit *k, kconn *c);
+/* Decodes, validates and runs the request in buf from peer c; returns its
+ * encoded reply (caller frees; NULL when memory ran out), length in *len. */
+char   *ctl_req_handle(kinit *k, const kconn *c, const char *buf, size_t n,
+                       size_t *len);
 /* Closes connections silent past their deadline. */
 void    ctl_expire(kinit *k, int64_t now);
 int64_t ctl_next_deadline(const kinit *k);

@@ -293,6 +293,17 @@ daemon_exited(kinit *k, kdaemon *d, int status, int64_t now)
 	ready_close(d);
 	d->pid = 0;
 	d->ready = false;
+	if (d->handover_at != 0 && !k->stopping) {
+		/* `kctl startd restart`: the next one starts now. */
+		d->handover_at = 0;
+		d->want = true;
+		d->failures = 0;
+		d->restart_at = now;
+		klog_info("%s handed over (%s); starting the next one", d->name,
+		    desc);
+		return;
+	}
+	d->handover_at = 0;
 	if (k->stopping) {
 		if (status != 0) {
 			k->unclean = true;
@@ -388,6 +399,14 @@ sup_step(kinit *k, int64_t now)
 	ready_check(k, &k->startd, now);
 	if (k->stopping)
 		return;
+	if (k->startd.pid > 0 && k->startd.handover_at != 0 &&
+	    now >= k->startd.handover_at) {
+		klog_warn("unable to replace kstartd cleanly: pid %d did not hand "
+		    "over within %d ms; killing it (services keep running)",
+		    (int)k->startd.pid, KINIT_HANDOVER_MS);
+		(void)kill(k->startd.pid, SIGKILL);
+		k->startd.handover_at = now + KINIT_HANDOVER_MS;
+	}
 	if (k->configd.pid == 0 && now >= k->configd.restart_at)
 		(void)sup_start(k, &k->configd, now);
 	if (k->startd.pid == 0 && k->startd.want && k->configd.ready &&
@@ -417,6 +436,8 @@ sup_next_deadline(const kinit *k)
 
 		if (d->pid > 0 && !d->ready && !d->terminated)
 			t = earliest(t, d->ready_deadline);
+		if (d->pid > 0 && d->handover_at != 0 && !k->stopping)
+			t = earliest(t, d->handover_at);
 		if (d->pid == 0 && d->want && !k->stopping &&
 		    (d == &k->configd || k->configd.ready))
 			t = earliest(t, d->restart_at);

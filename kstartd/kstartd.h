@@ -118,6 +118,7 @@ typedef struct kstartd {
 	int64_t      last_change_ms; /* monotonic time of the last one */
 	int64_t      milestone_at;   /* re-check `default` then; 0: no need */
 	bool         shutting_down;
+	bool         handing_over; /* KPROTO_SIG_STARTD_HANDOVER received */
 	/* kinit's shutdown budget (KPROTO_FILE_SHUTDOWN_DEADLINE) less a
 	 * margin for the daemons' own exit, monotonic ms; 0: none.  Every
 	 * stop timeout armed after shutdown began ends by then. */

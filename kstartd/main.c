@@ -44,7 +44,9 @@
  * SIGTERM/SIGINT stop every instance in reverse dependency order (stop
  * signal to its process group, SIGKILL at its stop timeout, cut to kinit's
  * shutdown budget from RUN_DIR/shutdown-deadline), persist, and exit 0.
- * SIGHUP re-reads the running snapshots.
+ * SIGHUP re-reads the running snapshots.  KPROTO_SIG_STARTD_HANDOVER (from
+ * kinit, for `kctl startd restart`) writes the pending states and exits 0
+ * with every service left running, for the next kstartd to adopt.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,6 +143,7 @@ setup_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, KPROTO_SIG_STARTD_HANDOVER);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	/* A dead kctl must not kill us through a write to its socket. */
@@ -290,6 +293,13 @@ read_signals(kstartd *k)
 			if (!k->shutting_down)
 				reload(k);
 			break;
+		case KPROTO_SIG_STARTD_HANDOVER:
+			if (!k->shutting_down) {
+				klog_info("handing over to the next kstartd: "
+				    "services keep running");
+				k->handing_over = true;
+			}
+			break;
 		default:
 			break;
 		}
@@ -394,6 +404,8 @@ loop(kstartd *k)
 		k_waiters_check(k);
 		if (k->shutting_down && k_all_down(k))
 			break;
+		if (k->handing_over)
+			break;
 		pfd = poll_set(k, pfd, &cap, &nset);
 		if (!pfd) {
 			nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -425,6 +437,25 @@ loop(kstartd *k)
 		k_timers(k);
 	}
 	free(pfd);
+}
+
+/*
+ * Ends this kstartd for the next one (KPROTO_SIG_STARTD_HANDOVER): every
+ * pending state goes to kconfigd, waiting clients are told to come again
+ * (kctl wait retries), and services, their cgroups and their logs stay as
+ * they are.  The next kstartd re-adopts them from those states.
+ */
+static int
+hand_over(kstartd *k)
+{
+	k_persist(k);
+	k_waiters_flush(k);
+	k_ring_free(k);
+	kipc_server_close(k->server);
+	kipc_client_close(k->configd);
+	k_free(k);
+	klog_info("handed over");
+	return KEXIT_OK;
 }
 
 int
@@ -478,6 +509,8 @@ main(int argc, char **argv)
 	signal_ready(ready_fd);
 	klog_info("ready: %zu instances", k.n);
 	loop(&k);
+	if (k.handing_over)
+		return hand_over(&k);
 	/* Under kinit's shutdown (it published a deadline) the volatile
 	 * namespace ends with this boot (kinit clears it at the next), so the
 	 * last states would be written for nobody: only what is due for the

@@ -31,6 +31,7 @@
 #ifndef SYSTEMK_PROTO_H
 #define SYSTEMK_PROTO_H
 
+#include <signal.h>
 #include <stddef.h>
 
 /* The highest level this build speaks. */
@@ -54,6 +55,14 @@
  * at that time kinit SIGKILLs everything anyway.
  */
 #define KPROTO_FILE_SHUTDOWN_DEADLINE "shutdown-deadline"
+
+/*
+ * Sent by kinit to kstartd for `kctl startd restart` while kstartd runs:
+ * kstartd writes its pending state to kconfigd and exits 0 leaving every
+ * service running; kinit starts the next kstartd at once, which re-adopts
+ * them (as after a crash, but with nothing unwritten).
+ */
+#define KPROTO_SIG_STARTD_HANDOVER SIGUSR2
 
 /* Daemons, for the method table. */
 enum kproto_daemon { KD_CONFIGD = 1, KD_STARTD = 2, KD_KINIT = 4, KD_ALL = 7 };

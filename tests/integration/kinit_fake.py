@@ -58,6 +58,7 @@ def alive(pid):
 
 
 stop = False
+handover = False
 
 
 def on_term(signum, frame):
@@ -65,7 +66,14 @@ def on_term(signum, frame):
     stop = True
 
 
+def on_usr2(signum, frame):
+    # proto.h KPROTO_SIG_STARTD_HANDOVER: exit 0, services left running.
+    global stop, handover
+    stop = handover = True
+
+
 signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGUSR2, on_usr2)
 note("start pid=%d sigmask=%s args=%s" % (
     os.getpid(), sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),
     " ".join(args)))
@@ -98,6 +106,9 @@ if role == "startd":
 while not stop:
     time.sleep(0.05)
 
+if handover:
+    note("handed over")
+    sys.exit(0)
 if role == "startd":
     # The budget kinit published before signalling us (proto.h,
     # KPROTO_FILE_SHUTDOWN_DEADLINE), next to the time we read it.

@@ -93,7 +93,6 @@ wait_until 5 started_n configd 2 || fail "kconfigd not restarted"
 sed -n 2p "$FAKE_DIR/configd.log" | grep -q -- '--boot-import' &&
     fail "restarted kconfigd got --boot-import again"
 S1=$(fake_pid startd 1); SVC=$(svc_pid)
-has busy kcall kinit.startd_restart '{}' || fail "restart of a running kstartd"
 kill -KILL "$S1"
 wait_until 5 has '"running":false' kcall kinit.startd_status '{}' ||
     fail "kstartd status after its death"
@@ -109,9 +108,19 @@ jq -e --argjson p "$SVC" '.result.exits | any(.pid == $p and .status == 15)' \
 has '"restarts":1' kcall kinit.startd_status '{}' || fail "restart count"
 ok "kconfigd restarted (no --boot-import); kstartd manual; orphan exit handed over"
 
-# ---- orderly shutdown ------------------------------------------------------------
+# ---- restart of a running kstartd: SIGUSR2, it hands over, the next starts --------
 wait_until 10 online || fail "second kstartd not online"
-C2=$(fake_pid configd 2); S2=$(fake_pid startd 2); SVC=$(svc_pid)
+S2=$(fake_pid startd 2); SVC=$(svc_pid)
+has "\"replacing\":$S2" kcall kinit.startd_restart '{}' || fail "restart of a running kstartd"
+wait_until 10 started_n startd 3 || fail "no kstartd after the handover"
+grep -q '^handed over' "$FAKE_DIR/startd.log" || fail "kstartd did not get SIGUSR2"
+gone "$S2" || fail "the replaced kstartd still runs"
+grep -q "^adopted $SVC" "$FAKE_DIR/startd.log" || fail "the service did not outlive the handover"
+has '"restarts":2' kcall kinit.startd_status '{}' || fail "restart count after the handover"
+ok "startd restart of a running kstartd: handed over, next one adopts"
+
+# ---- orderly shutdown ------------------------------------------------------------
+C2=$(fake_pid configd 2); S2=$(fake_pid startd 3); SVC=$(svc_pid)
 kill -TERM "$KINIT"
 finish "$KINIT" 10
 [ "$RC" = 0 ] || fail "kinit exited $RC after SIGTERM, not 0"
