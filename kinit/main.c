@@ -101,21 +101,18 @@ usage(FILE *f)
 
 /* ---- setup ------------------------------------------------------------------ */
 
-/* Signals kinit never blocks: faults must still kill (and dump) it. */
-static bool
-synchronous(int sig)
-{
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-	    sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS || sig == SIGABRT;
-}
-
+/*
+ * Every signal is blocked and read from the signalfd, the fault signals
+ * too: a real fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) is
+ * forced by the kernel whatever the mask, and abort() unblocks SIGABRT, so
+ * both still kill (and dump) kinit; but the same signals sent with kill(1)
+ * to a kinit that is not PID 1 (not protected by the kernel) no longer end
+ * it: they are forwarded or ignored like any other.
+ */
 static void
 block_signals(sigset_t *set)
 {
 	sigfillset(set);
-	for (int s = 1; s < NSIG; s++)
-		if (synchronous(s))
-			sigdelset(set, s);
 	sigprocmask(SIG_SETMASK, set, NULL);
 }
 

@@ -78,6 +78,17 @@ run_case() {
     wait_until 15 online_with_pid sleeper || fail "$mode: sleeper not restarted"
     ok "$mode: sleeper killed (pid $nspid), back online as pid $(pid_of sleeper)"
 
+    # Fault signals sent with kill(1) do not end kinit (only a real fault
+    # may): not even as a subreaper, which the kernel does not protect.
+    for s in SEGV BUS ILL FPE TRAP SYS ABRT USR1 USR2 HUP QUIT; do
+        kill "-$s" "$kp"
+    done
+    sleep 0.3
+    kill -0 "$kp" 2>/dev/null && ! grep -q '^Z' <(ps -o stat= -p "$kp") ||
+        fail "$mode: kinit died of a signal sent with kill"
+    is_state sleeper online || fail "$mode: sleeper not online after the signals"
+    ok "$mode: SEGV BUS ILL FPE TRAP SYS ABRT USR1 USR2 HUP QUIT sent with kill: kinit lives"
+
     all="$all $(tree "$kp")"
     kill -TERM "$kp"
     wait_until 30 gone "$to" || fail "$mode: kinit did not exit within 30 s"
