@@ -341,8 +341,14 @@ print_hint(kctl_ctx *ctx, kproto_err e, const char *object)
 		    "and retry\n");
 		break;
 	case KE_BUSY:
-		/* kinit's busy (a kstartd already running) says what to do. */
-		if (strcmp(object, "kstartd") != 0)
+		/* An instance in the wrong state for the request (restart of
+		 * one that does not run), else a daemon in the middle of
+		 * something (a shutdown). */
+		if (strncmp(object, "svc:/", 5) == 0)
+			fprintf(ctx->err, "kctl: hint: 'kctl status %s' shows its "
+			    "state; 'kctl clear' takes it out of maintenance, "
+			    "'kctl enable' starts it\n", object);
+		else
 			fprintf(ctx->err, "kctl: hint: retry in a moment\n");
 		break;
 	default:

@@ -124,7 +124,7 @@ k_h_restart(kstartd *k, kipc_req *r)
 	ph = svc_phase_of(&in->st);
 	if (ph != SVC_PH_ONLINE && ph != SVC_PH_DEGRADED &&
 	    ph != SVC_PH_STARTING) {
-		kipc_req_fail(r, KE_CONFLICT, "'%s' is %s: only a running "
+		kipc_req_fail(r, KE_BUSY, "'%s' is %s: only a running "
 		    "instance restarts", in->cfg->fmri, svc_st_name(in->st.state));
 		return;
 	}
@@ -171,7 +171,7 @@ k_h_mark(kstartd *k, kipc_req *r)
 	if (ev == SVC_EV_MARK_DEGRADED &&
 	    svc_phase_of(&k->insts[i]->st) != SVC_PH_ONLINE &&
 	    svc_phase_of(&k->insts[i]->st) != SVC_PH_DEGRADED) {
-		kipc_req_fail(r, KE_CONFLICT, "'%s' is not online",
+		kipc_req_fail(r, KE_BUSY, "'%s' is not online",
 		    k->insts[i]->cfg->fmri);
 		return;
 	}

@@ -250,6 +250,11 @@ wait_until 20 is_state web maintenance || fail "mark: web is $(state_of web)"
 k 8 --json enable -s web
 j '.enabled == ["svc:/web:default"] and .waited[0].fmri == "svc:/web:default" and .waited[0].outcome == "cannot"'
 grep -q "^kctl: error: unable to wait for 'svc:/web:default' to be online: " "$T/err" || fail "enable -s 8: $(cat "$T/err")"
+# restart of an instance that does not run: a failure (1, busy), not a
+# conflict (6 is a generation that moved), with what to do instead.
+refused 1 busy k restart web
+grep -q "^kctl: hint: 'kctl status svc:/web:default' shows its state; 'kctl clear'" "$T/err" ||
+    fail "restart in maintenance: $(cat "$T/err")"
 k 0 clear web
 [ ! -s "$T/out" ] || fail "clear printed: $(cat "$T/out")"
 k 0 wait web --timeout 30
