@@ -93,13 +93,21 @@ bad(mctx *c, const char *fmt, ...)
 	char    msg[256];
 	va_list ap;
 
+	const char *hash = strchr(c->file, '#');
+	int         flen = hash ? (int)(hash - c->file) : (int)strlen(c->file);
+	const char *base = hash ? hash + 1 : "";
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->plen == 0)
-		snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
+	/* One file, one JSON pointer: a manifest inside an array or an
+	 * export comes named "FILE#/1" (kctl), and its fault is
+	 * "FILE: /1/model", not "FILE#/1: /model". */
+	if (c->plen == 0 && *base == '\0')
+		snprintf(c->err, c->errlen, "%.*s: %s", flen, c->file, msg);
 	else
-		snprintf(c->err, c->errlen, "%s: %s: %s", c->file, c->ptr, msg);
+		snprintf(c->err, c->errlen, "%.*s: %s%s: %s", flen, c->file,
+		    base, c->plen ? c->ptr : "", msg);
 	return -1;
 }
 
@@ -1393,15 +1401,16 @@ static int
 service_name(mctx *c, kcfg_service *out, const cJSON *m)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "service");
+	size_t       old = at(c, "service");
 
 	if (n == NULL)
-		return bad(c, "missing service");
+		return bad(c, "missing: every manifest names its service");
 	if (!cJSON_IsString(n) || !kcfg_name_ok(n->valuestring)) {
-		at(c, "service");
 		return bad(c, "expected a service name of 1 to %d characters "
 		              "[A-Za-z0-9_.-]", KCFG_NAME_MAX);
 	}
 	snprintf(out->name, sizeof(out->name), "%s", n->valuestring);
+	back(c, old);
 	return 0;
 }
 

@@ -240,7 +240,8 @@ START_TEST(bad_inputs_name_pointer)
 		const char *err;
 	} cases[] = {
 		{ "[]", "web.json: expected an object" },
-		{ "{}", "web.json: missing service" },
+		{ "{}", "web.json: /service: missing: every manifest names its "
+		  "service" },
 		{ "{\"service\": \"a b\"}",
 		  "web.json: /service: expected a service name of 1 to 64 "
 		  "characters [A-Za-z0-9_.-]" },
@@ -339,6 +340,36 @@ START_TEST(bad_inputs_name_pointer)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		convert_bad(cases[i].json, cases[i].err);
+}
+END_TEST
+
+/* A manifest inside an array or an export comes named "FILE#/PTR" (kctl):
+ * its faults name the file once and one JSON pointer from the file's root. */
+START_TEST(bad_inputs_inside_a_file)
+{
+	static const struct {
+		const char *name, *json, *err;
+	} cases[] = {
+		{ "arr.json#/1", "{\"service\": \"w\", \"model\": \"x\"}",
+		  "arr.json: /1/model: expected one of child, forking, transient, "
+		  "notify" },
+		{ "exp.json#/services/0", "{\"description\": \"x\"}",
+		  "exp.json: /services/0/service: missing: every manifest names "
+		  "its service" },
+		{ "arr.json#/2", "[]", "arr.json: /2: expected an object" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kcfg_service s;
+		char         err[KCFG_ERR_MAX] = "";
+		cJSON       *m = J(cases[i].json);
+
+		ck_assert_int_ne(kcfg_manifest_convert(m, cases[i].name, &s, err,
+		    sizeof(err)), 0);
+		cJSON_Delete(m);
+		kcfg_service_free(&s);
+		ck_assert_str_eq(err, cases[i].err);
+	}
 }
 END_TEST
 
@@ -607,6 +638,7 @@ suite(void)
 	tcase_add_test(tc, explicit_instances);
 	tcase_add_test(tc, int64_exact);
 	tcase_add_test(tc, bad_inputs_name_pointer);
+	tcase_add_test(tc, bad_inputs_inside_a_file);
 	tcase_add_test(tc, long_names_refused);
 	tcase_add_test(tc, export_reimports_exactly);
 	tcase_add_test(tc, raw_groups_override_friendly);
