@@ -8,7 +8,9 @@
  * After the verb, an option is first looked up among the verb's own (so that
  * a later `wait --timeout S` can mean its own timeout), then among the global
  * ones.  "--" ends the options; a lone "-" and negative numbers ("-5", for
- * `set ... integer -5`) are operands.  Switches may be clustered ("-at").
+ * `set ... integer -5`) are operands, and so is any other word of set's
+ * values that is not an option kctl knows (`set web start/exec string
+ * /bin/sh -c X`; its row's values_from).  Switches may be clustered ("-at").
  */
 #include "kctl.h"
 
@@ -270,6 +272,15 @@ kctl_args_parse(int argc, char **argv, kctl_opts *opts, kctl_args *args,
 			rv = global_option(opts, argc, argv, &i, why, whylen);
 		if (rv < 0)
 			return KCTL_EXIT_USAGE;
+		if (rv == 0 && args->verb != NULL && args->verb->values_from > 0 &&
+		    args->nops >= args->verb->values_from) {
+			if (add_operand(args, a, argc) != 0) {
+				snprintf(why, whylen, "out of memory");
+				return KCTL_EXIT_FAILURE;
+			}
+			i++;
+			continue;
+		}
 		if (rv == 0) {
 			snprintf(why, whylen, "unknown option '%s'%s%s", a,
 			    args->verb != NULL ? " for " : "",

@@ -73,6 +73,9 @@ typedef struct kctl_verb {
 	int           max_args; /* -1: no limit */
 	int           needs;    /* mask of KD_*: the daemons it may talk to */
 	const char   *summary;
+	/* > 0: from this many operands on, a word that is no option of the
+	 * verb nor a global one is an operand too ("set ... /bin/sh -c X") */
+	int           values_from;
 } kctl_verb;
 
 const kctl_verb *kctl_verb_find(const char *name);

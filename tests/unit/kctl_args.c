@@ -93,6 +93,8 @@ START_TEST(verb_options_anywhere_after_verb)
 }
 END_TEST
 
+static void usage(int rv, const char *needle);
+
 START_TEST(dashdash_and_dash_operands)
 {
 	ck_assert_int_eq(parse("enable", "--", "-t", NULL), KCTL_EXIT_OK);
@@ -103,6 +105,15 @@ START_TEST(dashdash_and_dash_operands)
 	ck_assert_str_eq(args.ops[0], "-");
 	ck_assert_int_eq(parse("enable", "-5", NULL), KCTL_EXIT_OK);
 	ck_assert_str_eq(args.ops[0], "-5");
+	/* set's values may look like options; kctl's own still count. */
+	ck_assert_int_eq(parse("set", "web", "start/exec", "string", "/bin/sh",
+	    "-c", "exec x --port 80", "--json", "--secret", NULL), KCTL_EXIT_OK);
+	ck_assert_int_eq(args.nops, 6);
+	ck_assert_str_eq(args.ops[4], "-c");
+	ck_assert_str_eq(args.ops[5], "exec x --port 80");
+	ck_assert(opts.json);
+	ck_assert_ptr_nonnull(kctl_args_flag(&args, "--secret"));
+	usage(parse("set", "-c", "web", "a/b", "v", NULL), "unknown option '-c'");
 }
 END_TEST
 
