@@ -140,7 +140,7 @@ int kipc_params_check(const kproto_method *m, const cJSON *params, char *why,
 uint64_t kipc_new_id(void);
 
 /* Is uid (with primary gid) root or in SYSTEMK_ADMIN_GROUP? */
-bool kipc_uid_privileged(uid_t uid, gid_t gid);
+bool kipc_uid_privileged(uid_t uid, gid_t gid, pid_t pid);
 
 /* ---- AF_UNIX seqpacket (kinit.sock) --------------------------------------- */
 

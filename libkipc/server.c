@@ -179,17 +179,20 @@ idem_store(kipc_server *s, int slot, const char *text, size_t len)
 /* ---- receiving ------------------------------------------------------------ */
 
 static void
-peer_creds(nng_msg *msg, uid_t *uid, gid_t *gid)
+peer_creds(nng_msg *msg, uid_t *uid, gid_t *gid, pid_t *pid)
 {
 	nng_pipe p = nng_msg_get_pipe(msg);
-	uint64_t u = (uint64_t)-1, g = (uint64_t)-1;
+	uint64_t u = (uint64_t)-1, g = (uint64_t)-1, pp = 0;
 
 	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &u) != 0)
 		u = (uint64_t)-1;
 	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &g) != 0)
 		g = (uint64_t)-1;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pp) != 0)
+		pp = 0;
 	*uid = (uid_t)u;
 	*gid = (gid_t)g;
+	*pid = (pid_t)pp;
 }
 
 /* Checks method, level and params for daemon (KD_*) called name; returns
@@ -322,6 +325,7 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	kipc_server *s = c->srv;
 	kipc_req    *r = calloc(1, sizeof(*r));
 	char         why[300];
+	pid_t        pid;
 	int          rv;
 
 	if (r == NULL) {
@@ -331,9 +335,9 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	}
 	r->c = c;
 	r->idem_slot = -1;
-	peer_creds(msg, &r->uid, &r->gid);
+	peer_creds(msg, &r->uid, &r->gid, &pid);
 	r->privileged = r->uid != (uid_t)-1 &&
-	    kipc_uid_privileged(r->uid, r->gid);
+	    kipc_uid_privileged(r->uid, r->gid, pid);
 	rv = kipc_decode_request(nng_msg_body(msg), nng_msg_len(msg), &r->m, why,
 	    sizeof(why));
 	nng_msg_free(msg);

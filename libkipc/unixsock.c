@@ -198,11 +198,49 @@ out:
 }
 
 /*
- * Root, or a member of SYSTEMK_ADMIN_GROUP (primary or supplementary).  Uses
- * the reentrant lookups: servers call this from nng's threads.
+ * Is gid among the supplementary groups of process pid, which must still
+ * run as uid (the pid was read at connect time)?  A process's groups may
+ * differ from the group database's (setpriv, newgrp, a container's
+ * --group-add): the ones it runs with are what counts.
+ */
+static bool
+proc_in_group(pid_t pid, uid_t uid, gid_t gid)
+{
+	char  path[64], line[4096];
+	FILE *f;
+	bool  uid_ok = false, in = false;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p, *end;
+
+		if (strncmp(line, "Uid:", 4) == 0) {
+			uid_ok = strtoul(line + 4, &end, 10) == uid;
+		} else if (strncmp(line, "Groups:", 7) == 0) {
+			for (p = line + 7;; p = end) {
+				unsigned long g = strtoul(p, &end, 10);
+
+				if (end == p)
+					break;
+				if ((gid_t)g == gid)
+					in = true;
+			}
+		}
+	}
+	fclose(f);
+	return uid_ok && in;
+}
+
+/*
+ * Root, or a member of SYSTEMK_ADMIN_GROUP: the peer's gid, the groups the
+ * peer process pid runs with (when pid > 0), or the group database's
+ * supplementary groups of uid.  Uses the reentrant lookups: servers call
+ * this from nng's threads.
  */
 bool
-kipc_uid_privileged(uid_t uid, gid_t gid)
+kipc_uid_privileged(uid_t uid, gid_t gid, pid_t pid)
 {
 	const char    *name = getenv("SYSTEMK_ADMIN_GROUP");
 	struct group   grb, *gr = NULL;
@@ -218,7 +256,7 @@ kipc_uid_privileged(uid_t uid, gid_t gid)
 	if (getgrnam_r(name, &grb, buf, sizeof(buf), &gr) != 0 || gr == NULL)
 		return false;
 	admin = gr->gr_gid;
-	if (gid == admin)
+	if (gid == admin || (pid > 0 && proc_in_group(pid, uid, admin)))
 		return true;
 	if (getpwuid_r(uid, &pwb, buf, sizeof(buf), &pw) != 0 || pw == NULL)
 		return false;

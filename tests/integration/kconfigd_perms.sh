@@ -76,3 +76,17 @@ grep -q "$SECRET" "$T/configd.console" && fail "a secret in kconfigd's log"
 "$BIN/kctl" get db/app/password >"$T/out" 2>&1 || fail "root cannot read its secret"
 [ "$(cat "$T/out")" = "$SECRET" ] || fail "root reads '$(cat "$T/out")'"
 ok "no secret value in any unprivileged output or the log; root reads it"
+
+# --- the admin group: by the groups the peer process runs with -------------------------
+# uid 65534 is in no group of the database; given gid 100 ('users') as a
+# supplementary group by setpriv, it may write; without it, it may not.
+if getent group users >/dev/null; then
+    kill -TERM "$CONFIGD"; wait "$CONFIGD" 2>/dev/null || true
+    SYSTEMK_ADMIN_GROUP=users start_configd
+    setpriv --reuid=65534 --regid=65534 --groups=100 \
+        timeout 20 "$BIN/kctl" --timeout 5 set db app/port 2 >"$T/out" 2>&1 ||
+        fail "a member of the admin group (supplementary) was refused: $(cat "$T/out")"
+    nobody 4 set db app/port 3
+    [ "$("$BIN/kctl" get db/app/port)" = 2 ] || fail "app/port is not 2"
+    ok "SYSTEMK_ADMIN_GROUP counts the peer process's supplementary groups"
+fi
