@@ -42,15 +42,6 @@ print_startd(kctl_ctx *ctx, const cJSON *res, bool restarted)
 	free(r);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * After `startd restart`: waits (up to --timeout) until kinit reports a
  * kstartd other than old (0: none) and that one answers on startd.sock, so
@@ -59,7 +50,7 @@ mono_ms(void)
 static int
 await_new_startd(kctl_ctx *ctx, double old, cJSON **res)
 {
-	int64_t end = mono_ms() + ctx->opts.timeout_ms;
+	int64_t end = kctl_mono_ms() + ctx->opts.timeout_ms;
 
 	for (;;) {
 		char        *msg = NULL;
@@ -83,7 +74,7 @@ await_new_startd(kctl_ctx *ctx, double old, cJSON **res)
 		}
 		cJSON_Delete(hello);
 		free(msg);
-		if (mono_ms() >= end)
+		if (kctl_mono_ms() >= end)
 			return kctl_fail(ctx, KE_TIMEOUT, "kstartd", "the new kstartd "
 			    "did not answer within %.3g s (kctl startd status tells "
 			    "more)", ctx->opts.timeout_ms / 1000.0);

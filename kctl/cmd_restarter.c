@@ -325,15 +325,6 @@ kctl_cmd_explain(kctl_ctx *ctx)
 
 /* ---- waiting ------------------------------------------------------------------ */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * How long kstartd may hold one waiting request: each chunk must end well
  * before the transport gives up on kstartd (--timeout), or a reply racing
@@ -360,7 +351,7 @@ wait_call(kctl_ctx *ctx, cJSON *params, const char *fmri, int64_t reach_end,
 	char *errmsg = NULL;
 	int   rv = kctl_call(ctx, KD_STARTD, KM_SVC_WAIT, params, res, &errmsg);
 
-	if (rv == KE_UNAVAILABLE && mono_ms() + 100 < reach_end) {
+	if (rv == KE_UNAVAILABLE && kctl_mono_ms() + 100 < reach_end) {
 		free(errmsg);
 		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
 		return -1;
@@ -392,19 +383,19 @@ wait_for(kctl_ctx *ctx, const char *fmri, const char *state,
 
 	if (timeout_ms < 0 && ctx->opts.timeout_set)
 		timeout_ms = ctx->opts.timeout_ms;
-	end = timeout_ms >= 0 ? mono_ms() + timeout_ms : 0;
+	end = timeout_ms >= 0 ? kctl_mono_ms() + timeout_ms : 0;
 	/* A kstartd that does not listen yet (kinit was just started, or
 	 * kstartd is being restarted) is waited for too, up to the wait's
 	 * own end, else up to --timeout (30 s by default). */
-	reach_end = timeout_ms >= 0 ? end : mono_ms() + ctx->opts.timeout_ms;
+	reach_end = timeout_ms >= 0 ? end : kctl_mono_ms() + ctx->opts.timeout_ms;
 	*res = NULL;
 	for (;;) {
 		int64_t chunk = chunk_max;
 		cJSON  *params = cJSON_CreateObject();
 		int     rv;
 
-		if (timeout_ms >= 0 && end - mono_ms() < chunk)
-			chunk = end - mono_ms() > 0 ? end - mono_ms() : 0;
+		if (timeout_ms >= 0 && end - kctl_mono_ms() < chunk)
+			chunk = end - kctl_mono_ms() > 0 ? end - kctl_mono_ms() : 0;
 		cJSON_AddStringToObject(params, "fmri", fmri);
 		if (state != NULL)
 			cJSON_AddStringToObject(params, "state", state);
@@ -422,7 +413,7 @@ wait_for(kctl_ctx *ctx, const char *fmri, const char *state,
 			return KCTL_EXIT_CANNOT;
 		if (strcmp(out, "deps_cannot") == 0)
 			return KCTL_EXIT_DEPS_CANNOT;
-		if (timeout_ms >= 0 && mono_ms() >= end)
+		if (timeout_ms >= 0 && kctl_mono_ms() >= end)
 			return KCTL_EXIT_TIMEOUT;
 	}
 }

@@ -258,6 +258,9 @@ int kctl_wait_operands(kctl_ctx *ctx, const char *state, cJSON *replies);
  */
 int kctl_log_tail(const char *path, long n, cJSON *lines);
 
+/* CLOCK_MONOTONIC in milliseconds: deadlines of waits and retries. */
+int64_t kctl_mono_ms(void);
+
 /* ---- the real transport (transport.c, kctl program only) ----------------- */
 
 kctl_transport *kctl_transport_real(void);

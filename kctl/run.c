@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int
 kctl_usage_error(kctl_ctx *ctx, const char *fmt, ...)
@@ -117,4 +118,13 @@ kctl_rpc(kctl_ctx *ctx, int daemon, kproto_method_id id, cJSON *params,
 	}
 	free(errmsg);
 	return rv;
+}
+
+int64_t
+kctl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
