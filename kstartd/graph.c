@@ -428,3 +428,27 @@ kgraph_milestone(const kgraph *g, const kg_view *v, const enum kg_reach *reach)
 	}
 	return pending ? KG_MS_PENDING : KG_MS_ONLINE;
 }
+
+bool
+kgraph_excluded(const kgraph *g, size_t node, const kg_view *v, size_t *by)
+{
+	const svc_config *cfg = g->cfgs[node];
+
+	for (size_t gi = 0; gi < cfg->ndeps; gi++) {
+		const svc_dep *d = &cfg->deps[gi];
+
+		if (d->grouping != SVC_DEP_EXCLUDE_ALL)
+			continue;
+		for (size_t k = 0; k < d->nfmri; k++) {
+			long j = g->members[node][gi][k];
+
+			if (j >= 0 && (size_t)j != node &&
+			    (v[j].state == SVC_ST_ONLINE ||
+			        v[j].state == SVC_ST_DEGRADED)) {
+				*by = (size_t)j;
+				return true;
+			}
+		}
+	}
+	return false;
+}

@@ -71,6 +71,15 @@ long kgraph_find(const kgraph *g, const char *fmri);
 void kgraph_eval(const kgraph *g, const kg_view *v, enum kg_reach *reach,
                  enum kg_sat *sat);
 
+/*
+ * Does a member of one of node's exclude_all groups run online or
+ * degraded?  Then node, if it runs, must stop (SMF stops an exclude_all
+ * dependent when the service it excludes comes online, whatever its
+ * restart_on).  *by gets that member's node index.
+ */
+bool kgraph_excluded(const kgraph *g, size_t node, const kg_view *v,
+                     size_t *by);
+
 /* Satisfaction of node's dependency group gi (index into cfg->deps). */
 enum kg_sat kgraph_group_sat(const kgraph *g, size_t node, size_t gi,
                              const kg_view *v, const enum kg_reach *reach);

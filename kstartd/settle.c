@@ -235,6 +235,25 @@ propagate_losses(kstartd *k)
 	free(out);
 }
 
+/* An instance whose exclude_all member came online stops (SMF). */
+static void
+stop_excluded(kstartd *k, const views *w)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		enum svc_phase ph = svc_phase_of(&k->insts[i]->st);
+		size_t         by;
+
+		if ((ph != SVC_PH_STARTING && ph != SVC_PH_ONLINE &&
+		        ph != SVC_PH_DEGRADED) ||
+		    k->insts[i]->st.next == SVC_ST_OFFLINE ||
+		    !kgraph_excluded(k->graph, i, w->v, &by))
+			continue;
+		svc_log(&k->paths, k->insts[i]->cfg, "stop: '%s', which it "
+		    "excludes, is online", k->insts[by]->cfg->fmri);
+		k_feed(k, i, SVC_EV_DEPS_LOST);
+	}
+}
+
 /* Level-triggered: the core ignores "go" while it waits for a timer. */
 static void
 start_ready(kstartd *k, const views *w)
@@ -319,10 +338,12 @@ k_settle(kstartd *k)
 			views_free(&w);
 			break;
 		}
-		if (k->shutting_down)
+		if (k->shutting_down) {
 			stop_ready(k, &w);
-		else
+		} else {
+			stop_excluded(k, &w);
 			start_ready(k, &w);
+		}
 		if (k->changes == before) {
 			report_milestone(k, &w);
 			views_free(&w);

@@ -6,6 +6,7 @@
 #   require_any   online when one member is (the other disabled)
 #   optional_all  ignores disabled and maintenance members
 #   exclude_all   cannot start while the excluded runs (wait exits 9);
+#                 is stopped when the excluded comes online (SMF);
 #                 starts once it is disabled
 #   restart_on    none / error / restart / refresh: which dependents follow
 #                 an operator restart, a crash (kill -9) and a refresh
@@ -81,7 +82,17 @@ ok "optional_all ignores disabled and maintenance"
 K explain excl --json | jq -e '.[0].cause.fmri == "svc:/q:default"' >/dev/null || fail "explain excl"
 K disable q
 [ "$(kctl_rc wait excl --timeout 20)" = 0 ] || fail "exclude_all: not online once q is disabled"
-ok "exclude_all"
+# The excluded service coming online stops its exclude_all dependent, as
+# SMF does, though the dependency's restart_on is none.
+xpid=$(pid_of excl)
+[ "$(kctl_rc enable -s q)" = 0 ] || fail "enable -s q"
+wait_until 20 sh -c "! kill -0 $xpid 2>/dev/null" || fail "exclude_all: excl still runs beside q"
+[ "$(kctl_rc wait excl --timeout 20)" = 9 ] || fail "exclude_all: excl not blocked once q is back"
+grep -q "stop: 'svc:/q:default', which it excludes, is online" "$SYSTEMK_LOG_DIR/excl:default.log" ||
+    fail "exclude_all: no reason in excl's log"
+K disable q
+[ "$(kctl_rc wait excl --timeout 20)" = 0 ] || fail "exclude_all: not online once q is disabled again"
+ok "exclude_all (and stopped when the excluded comes online)"
 
 for s in db r_none r_error r_restart r_refresh; do
     [ "$(kctl_rc wait $s --timeout 20)" = 0 ] || fail "$s"

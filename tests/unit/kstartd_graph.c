@@ -176,6 +176,20 @@ START_TEST(test_exclude_all)
 	ck_assert_int_eq(f.sat[w], KG_SAT);
 	/* An exclusion never orders stops. */
 	ck_assert(kgraph_dependents_down(f.g, a, f.v));
+	/* w runs; a comes online (or degraded): w must stop. */
+	{
+		size_t by = 99;
+
+		ck_assert(!kgraph_excluded(f.g, w, f.v, &by));
+		ck_assert(!kgraph_excluded(f.g, a, f.v, &by));
+		set(&f, a, true, SVC_ST_ONLINE);
+		ck_assert(kgraph_excluded(f.g, w, f.v, &by));
+		ck_assert_uint_eq(by, a);
+		set(&f, a, true, SVC_ST_DEGRADED);
+		ck_assert(kgraph_excluded(f.g, w, f.v, &by));
+		set(&f, a, true, SVC_ST_OFFLINE);
+		ck_assert(!kgraph_excluded(f.g, w, f.v, &by));
+	}
 	done(&f);
 }
 END_TEST
