@@ -2036,9 +2036,11 @@ krepo_snapshot_list(krepo *r, const char *svc, const char *inst,
 }
 
 /*
- * editing := SNAP: the instance's admin layer masks every group below and
- * holds the snapshot's properties, so that the view equals the snapshot
- * exactly.  `delcust` undoes it.
+ * editing := SNAP: the instance's admin layer holds the snapshot's
+ * properties and a tombstone for every property below that the snapshot
+ * lacks, so that the view equals the snapshot exactly.  Tombstones per
+ * property rather than a mask per group, so that `delcust PG/PROP` brings
+ * back that one property from below; a whole `delcust` undoes it all.
  */
 static int
 do_revert(tx *t, void *arg)
@@ -2056,8 +2058,14 @@ do_revert(tx *t, void *arg)
 	if (ke == KE_OK && (admin = cJSON_Duplicate(snap, 1)) == NULL)
 		ke = oom(t);
 	for (cJSON *g = lower != NULL ? lower->child : NULL;
-	     ke == KE_OK && g != NULL; g = g->next)
-		ke = admin_put(t, admin, g->string, KCFG_PG_MASK, tombstone());
+	     ke == KE_OK && g != NULL; g = g->next) {
+		const cJSON *sg = cJSON_GetObjectItemCaseSensitive(snap, g->string);
+
+		for (cJSON *p = g->child; ke == KE_OK && p != NULL; p = p->next)
+			if (cJSON_GetObjectItemCaseSensitive(sg, p->string) == NULL)
+				ke = admin_put(t, admin, g->string, p->string,
+				    tombstone());
+	}
 	if (ke == KE_OK)
 		ke = layer_put(t, q->svc, q->inst, "admin", admin);
 	if (ke == KE_OK)

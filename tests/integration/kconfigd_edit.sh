@@ -78,6 +78,11 @@ expect_rc 0 k revert web before
 expect_rc 0 k get web/app/port; out_is 7070 "revert"
 expect_rc 3 k get web/app/extra
 expect_rc 0 k get web/app/port --running; out_is 9090 "revert does not refresh"
+# A revert is a set of customisations like any other: delcust of one
+# property brings back the value below it, the manifest's.
+expect_rc 0 k delcust web app/port
+expect_rc 0 k get web/app/port; out_is 8080 "delcust of one property after revert"
+expect_rc 0 k get web/app/name; out_is w "the rest of the group after delcust"
 expect_rc 3 k revert web nosuch
 call repo.snapshot_take '{"fmri": "web", "name": "start"}' >/dev/null || fail "start snapshot"
 expect_rc 0 k snapshot list web; grep -qx start "$T/out" || fail "no start snapshot"
