@@ -195,6 +195,14 @@ peer_creds(nng_msg *msg, uid_t *uid, gid_t *gid, pid_t *pid)
 	*pid = (pid_t)pp;
 }
 
+/* The level of an error reply: the request's when this daemon speaks it,
+ * else its own (a request from a newer peer learns what we speak). */
+static int
+reply_level(int v)
+{
+	return v > 0 && v <= KPROTO_LEVEL ? v : KPROTO_LEVEL;
+}
+
 /* Checks method, level and params for daemon (KD_*) called name; returns
  * KE_OK or fills why. */
 static int
@@ -344,7 +352,7 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	if (rv == KE_OK)
 		rv = req_validate(s->daemon, s->name, r, why, sizeof(why));
 	if (rv != KE_OK) {
-		ctx_send_err(c, r->m.v, r->m.id, rv, why);
+		ctx_send_err(c, reply_level(r->m.v), r->m.id, rv, why);
 		kipc_msg_free(&r->m);
 		free(r);
 		return;
@@ -605,7 +613,7 @@ kipc_req_local_new(const void *buf, size_t len, int daemon, const char *name,
 	if (rv == KE_OK)
 		rv = req_validate(daemon, name, r, why, sizeof(why));
 	if (rv != KE_OK)
-		out->text = kipc_encode_err(r->m.v > 0 ? r->m.v : KPROTO_LEVEL,
+		out->text = kipc_encode_err(reply_level(r->m.v),
 		    r->m.id, rv, why, &out->len);
 	else if (r->method->id == KM_SYS_HELLO)
 		out->text = hello_text(name, r, &out->len);

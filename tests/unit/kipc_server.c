@@ -172,6 +172,8 @@ START_TEST(level_too_high)
 
 	ck_assert(strstr(r, "\"ok\":false") != NULL);
 	ck_assert(strstr(r, "\"id\":3") != NULL);
+	/* The reply speaks the daemon's own level, as kinit's does. */
+	ck_assert_msg(strstr(r, "\"v\":1") != NULL, "reply: %s", r);
 	free(r);
 }
 END_TEST
