@@ -172,6 +172,29 @@ handle_line(kstartd *k, size_t i, const char *line, size_t n)
 #undef IS
 }
 
+/*
+ * Once online, a MAINPID= naming another process of the service makes it
+ * the main process (in either order: MAINPID= before or after READY=1), so
+ * a wrapper that reports its daemon and exits does not end the service.
+ */
+static void
+adopt_mainpid(kstartd *k, size_t i)
+{
+	inst          *in = k->insts[i];
+	enum svc_phase ph = svc_phase_of(&in->st);
+	pid_t          pgid;
+
+	if (in->mainpid <= 0 || in->mainpid == in->st.pid ||
+	    (ph != SVC_PH_ONLINE && ph != SVC_PH_DEGRADED))
+		return;
+	pgid = getpgid(in->mainpid);
+	in->start_ticks = k_proc_start_ticks(in->mainpid); /* re-adoption */
+	svc_log(&k->paths, in->cfg, "notify: main process is now pid %ld",
+	    (long)in->mainpid);
+	k_feed_ev(k, i, (svc_event){.type = SVC_EV_MAINPID,
+	    .pid = in->mainpid, .pgid = pgid > 1 ? pgid : 0});
+}
+
 void
 k_notify_read(kstartd *k, size_t i)
 {
@@ -229,6 +252,7 @@ k_notify_read(kstartd *k, size_t i)
 				return;
 			p += len + 1;
 		}
+		adopt_mainpid(k, i);
 	}
 }
 

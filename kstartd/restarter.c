@@ -740,12 +740,18 @@ online_stopping(ctx *c)
 	c->st->reason = "the service said STOPPING=1";
 }
 
-/* The shell found the daemon a forking start method left behind. */
+/*
+ * The shell found the daemon a forking start method left behind, or a
+ * notify service named its main process (MAINPID=, from a process of the
+ * service): that process is the service from now on, and the exit of the
+ * one before it no longer counts.
+ */
 static void
 online_mainpid(ctx *c)
 {
 	if (c->ev->pid <= 0 || (c->st->pid > 0 && c->st->pid != c->ev->pid &&
-	        c->cfg->model != SVC_MODEL_FORKING))
+	        c->cfg->model != SVC_MODEL_FORKING &&
+	        c->cfg->model != SVC_MODEL_NOTIFY))
 		return;
 	c->st->pid = c->ev->pid;
 	if (c->ev->pgid > 0)

@@ -35,6 +35,22 @@ cat >"$SYSTEMK_MANIFEST_DIR/ntf.json" <<EOF
 READY=1'; sleep 1000; : $M"], "timeout_s": 60},
  "instances": {"default": {"enabled": true}}}
 EOF
+# A wrapper that starts its daemon, reports it (MAINPID= with READY=1, as
+# systemd-notify --pid does) and exits: the daemon is the service.
+cat >"$T/ntfw.sh" <<EOF
+#!/bin/sh
+rm -f $T/ntfw.pid
+sh -c 'echo \$\$ > $T/ntfw.pid; exec sh -c "sleep 1000; : $M"' &
+while [ ! -s $T/ntfw.pid ]; do sleep 0.05; done
+/usr/bin/python3 $T/notify.py "MAINPID=\$(cat $T/ntfw.pid)
+READY=1"
+exit 0
+EOF
+chmod +x "$T/ntfw.sh"
+cat >"$SYSTEMK_MANIFEST_DIR/ntfw.json" <<EOF
+{"service": "ntfw", "model": "notify", "start": {"exec": ["$T/ntfw.sh", "$M"]},
+ "instances": {"default": {"enabled": true}}}
+EOF
 cat >"$SYSTEMK_MANIFEST_DIR/fork.json" <<EOF
 {"service": "fork", "model": "forking", "pidfile": "$T/fork.pid",
  "start": {"exec": ["/bin/sh", "-c", "setsid /bin/sh -c 'echo \$\$\$\$ > $T/fork.pid; sleep 1000; : $M' </dev/null & while [ ! -s $T/fork.pid ]; do sleep 0.05; done"]},
@@ -103,6 +119,20 @@ touch "$T/go"
 [ "$(field ntf status_text)" = warm ] || fail "STATUS= not shown"
 grep -q 'notify: READY=1' "$SYSTEMK_LOG_DIR/ntf:default.log" || fail "READY=1 not logged"
 ok "notify: online only after READY=1; stranger refused; STATUS shown"
+
+# notify: MAINPID= from a wrapper that then exits.
+[ "$(kctl_rc wait ntfw --timeout 30)" = 0 ] || fail "ntfw not online"
+wpid=$(cat "$T/ntfw.pid")
+ntfw_pid() { "$BIN/kctl" list --json | jq -r '.[] | select(.fmri=="svc:/ntfw:default") | .pid // empty'; }
+for _ in $(seq 50); do [ "$(ntfw_pid)" = "$wpid" ] && break; sleep 0.1; done
+[ "$(ntfw_pid)" = "$wpid" ] || fail "ntfw's pid is $(ntfw_pid), not its daemon $wpid"
+sleep 0.5
+[ "$(state_of ntfw)" = online ] || fail "ntfw is $(state_of ntfw) after its wrapper exited"
+[ "$(ntfw_pid)" = "$wpid" ] || fail "ntfw restarted: pid $(ntfw_pid)"
+kill -KILL "$wpid"
+for _ in $(seq 200); do p=$(ntfw_pid); [ -n "$p" ] && [ "$p" != "$wpid" ] && break; sleep 0.1; done
+p=$(ntfw_pid); [ -n "$p" ] && [ "$p" != "$wpid" ] || fail "ntfw not restarted after its daemon died"
+ok "notify: MAINPID= names the daemon; the wrapper's exit does not end the service, the daemon's does"
 
 # forking with a pidfile (setsid double fork).
 [ "$(kctl_rc wait fork --timeout 30)" = 0 ] || fail "fork not online"

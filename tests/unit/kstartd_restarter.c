@@ -795,6 +795,30 @@ START_TEST(test_forking_group)
 }
 END_TEST
 
+/* notify: MAINPID= names the daemon; the wrapper's exit no longer counts. */
+START_TEST(test_notify_mainpid)
+{
+	svc_config *cfg = mkcfg(
+	    "{\"general\": {\"model\": {\"type\": \"string\", \"values\": "
+	    "[\"notify\"]}}, \"start\": {\"exec\": {\"type\": \"string\", "
+	    "\"values\": [\"/bin/x\"]}}}");
+	svc_state st;
+
+	reach_phase(cfg, &st, SVC_PH_STARTING);
+	feed(cfg, &st, SVC_EV_READY);
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_ONLINE);
+	feed_ev(cfg, &st, (svc_event){.type = SVC_EV_MAINPID, .pid = PID + 7,
+	    .pgid = PID});
+	ck_assert_int_eq(st.pid, PID + 7);
+	feed_exit(cfg, &st, PID, CLD_EXITED, 0); /* the wrapper */
+	ck_assert_int_eq(svc_phase_of(&st), SVC_PH_ONLINE);
+	ck_assert_ptr_null(find_act(SVC_ACT_KILL_GROUP));
+	feed_exit(cfg, &st, PID + 7, CLD_KILLED, SIGKILL); /* the daemon */
+	ck_assert_int_ne(svc_phase_of(&st), SVC_PH_ONLINE);
+	svc_config_free(cfg);
+}
+END_TEST
+
 /* Issue 4: operator events restart, mark and stop method in sequence. */
 START_TEST(test_operator_events)
 {
@@ -1005,6 +1029,7 @@ suite(void)
 	tcase_add_test(t, test_stop_request);
 	tcase_add_test(t, test_pending_restart);
 	tcase_add_test(t, test_transient_and_forking);
+	tcase_add_test(t, test_notify_mainpid);
 	tcase_add_test(t, test_no_exec_and_bad_config);
 	tcase_add_test(t, test_stale_events);
 	tcase_add_test(t, test_since_and_notify);
