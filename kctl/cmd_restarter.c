@@ -341,33 +341,6 @@ wait_chunk_ms(const kctl_ctx *ctx)
 }
 
 /*
- * One svc.wait (params taken): as kctl_rpc, but -1 after a short nap when
- * kstartd is unreachable and reach_end (monotonic ms) is still ahead.
- */
-static int
-wait_call(kctl_ctx *ctx, cJSON *params, const char *fmri, int64_t reach_end,
-    cJSON **res)
-{
-	char *errmsg = NULL;
-	int   rv = kctl_call(ctx, KD_STARTD, KM_SVC_WAIT, params, res, &errmsg);
-
-	if (rv == KE_UNAVAILABLE && kctl_mono_ms() + 100 < reach_end) {
-		free(errmsg);
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
-		return -1;
-	}
-	if (rv != KE_OK) {
-		rv = kctl_fail(ctx, (kproto_err)rv, fmri, "%s",
-		    errmsg != NULL && *errmsg != '\0' ? errmsg :
-		    kproto_err_name((kproto_err)rv));
-		cJSON_Delete(*res);
-		*res = NULL;
-	}
-	free(errmsg);
-	return rv;
-}
-
-/*
  * Waits until fmri settles in state (kstartd decides), at most timeout_ms
  * (-1: as long as --timeout when it was given, else no limit: global
  * options may stand before the verb, so `kctl --timeout 3 wait web` bounds
@@ -402,9 +375,8 @@ wait_for(kctl_ctx *ctx, const char *fmri, const char *state,
 		cJSON_AddNumberToObject(params, "timeout_ms", (double)chunk);
 		cJSON_Delete(*res);
 		*res = NULL;
-		if ((rv = wait_call(ctx, params, fmri, reach_end, res)) < 0)
-			continue;
-		if (rv != KCTL_EXIT_OK)
+		if ((rv = kctl_rpc_until(ctx, KD_STARTD, KM_SVC_WAIT, params,
+		         fmri, res, reach_end)) != KCTL_EXIT_OK)
 			return rv;
 		out = str_or(*res, "outcome", "");
 		if (strcmp(out, "reached") == 0)

@@ -149,6 +149,12 @@ int kctl_call(kctl_ctx *ctx, int daemon, kproto_method_id m, cJSON *params,
  */
 int kctl_rpc(kctl_ctx *ctx, int daemon, kproto_method_id m, cJSON *params,
              const char *object, cJSON **result);
+/*
+ * kctl_rpc, but a daemon that does not answer yet (unavailable) is asked
+ * again every 100 ms until reach_end (kctl_mono_ms() time; 0: never).
+ */
+int kctl_rpc_until(kctl_ctx *ctx, int daemon, kproto_method_id m,
+    cJSON *params, const char *object, cJSON **result, int64_t reach_end);
 
 /*
  * Reports "kctl: error: unable to VERB 'OBJECT': CAUSE" on ctx->err, a hint

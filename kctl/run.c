@@ -105,10 +105,29 @@ int
 kctl_rpc(kctl_ctx *ctx, int daemon, kproto_method_id id, cJSON *params,
     const char *object, cJSON **result)
 {
+	return kctl_rpc_until(ctx, daemon, id, params, object, result, 0);
+}
+
+int
+kctl_rpc_until(kctl_ctx *ctx, int daemon, kproto_method_id id, cJSON *params,
+    const char *object, cJSON **result, int64_t reach_end)
+{
 	char *errmsg = NULL;
 	int   rv;
 
-	rv = kctl_call(ctx, daemon, id, params, result, &errmsg);
+	for (;;) {
+		cJSON *p = reach_end > 0 && params != NULL ?
+		    cJSON_Duplicate(params, 1) : params;
+
+		rv = kctl_call(ctx, daemon, id, p, result, &errmsg);
+		if (rv != KE_UNAVAILABLE || kctl_mono_ms() + 100 >= reach_end)
+			break;
+		free(errmsg);
+		errmsg = NULL;
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+	}
+	if (reach_end > 0)
+		cJSON_Delete(params);
 	if (rv != KE_OK) {
 		rv = kctl_fail(ctx, (kproto_err)rv, object, "%s",
 		    errmsg != NULL && *errmsg != '\0' ? errmsg :
