@@ -16,7 +16,6 @@ struct real_transport {
 	kctl_transport tp; /* first: the seam hands back this pointer */
 	kipc_client   *configd;
 	kipc_client   *startd;
-	bool           timed_out; /* a call gave up: see real_close() */
 };
 
 /* A call timed out, so the process must end without closing nng (see
@@ -69,7 +68,7 @@ real_call(kctl_transport *tp, const kctl_opts *opts, int daemon,
 	}
 	rv = kipc_call(*cl, method, params, result, errmsg);
 	if (rv == KE_TIMEOUT)
-		r->timed_out = true;
+		abandoned = true;
 	if (rv == KE_TIMEOUT && (*errmsg == NULL ||
 	    strcmp(*errmsg, "Timed out") == 0)) {
 		/* nng's words; say who did not answer. */
@@ -90,10 +89,8 @@ real_close(kctl_transport *tp)
 	 * error and then never exited.  kctl is about to exit, so after a
 	 * timeout it leaves the sockets to the kernel, and main() leaves with
 	 * _exit(): nng's own atexit handler would close them too. */
-	if (r->timed_out) {
-		abandoned = true;
+	if (abandoned)
 		return;
-	}
 	kipc_client_close(r->configd);
 	kipc_client_close(r->startd);
 	free(r);

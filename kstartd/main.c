@@ -439,25 +439,6 @@ loop(kstartd *k)
 	free(pfd);
 }
 
-/*
- * Ends this kstartd for the next one (KPROTO_SIG_STARTD_HANDOVER): every
- * pending state goes to kconfigd, waiting clients are told to come again
- * (kctl wait retries), and services, their cgroups and their logs stay as
- * they are.  The next kstartd re-adopts them from those states.
- */
-static int
-hand_over(kstartd *k)
-{
-	k_persist(k);
-	k_waiters_flush(k);
-	k_ring_free(k);
-	kipc_server_close(k->server);
-	kipc_client_close(k->configd);
-	k_free(k);
-	klog_info("handed over");
-	return KEXIT_OK;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -509,8 +490,6 @@ main(int argc, char **argv)
 	signal_ready(ready_fd);
 	klog_info("ready: %zu instances", k.n);
 	loop(&k);
-	if (k.handing_over)
-		return hand_over(&k);
 	/* Under kinit's shutdown (it published a deadline) the volatile
 	 * namespace ends with this boot (kinit clears it at the next), so the
 	 * last states would be written for nobody: only what is due for the
@@ -518,10 +497,18 @@ main(int argc, char **argv)
 	for (size_t i = 0; k.stop_deadline && i < k.n; i++)
 		k.insts[i]->dirty = false;
 	k_persist(&k);
-	k_waiters_flush(&k); /* none: refused since shutdown began */
+	/* Shutting down: none, refused since it began.  Handing over (the
+	 * next kstartd re-adopts the services from the states just written):
+	 * waiting clients are told to come again, and kctl wait retries. */
+	k_waiters_flush(&k);
 	k_ring_free(&k);
-	klog_info("every instance is stopped");
-	k_cgroup_cleanup(&k);
+	if (k.handing_over) {
+		klog_info("handed over: services, cgroups and logs left as they "
+		    "are");
+	} else {
+		klog_info("every instance is stopped");
+		k_cgroup_cleanup(&k);
+	}
 	kipc_server_close(k.server);
 	kipc_client_close(k.configd);
 	k_free(&k);
