@@ -11,9 +11,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kipc.h"
 #include "manifest.h"
@@ -62,23 +67,41 @@ list_json(const char *dir, int *n)
 static cJSON *
 read_json(const char *path, char *why, size_t whylen)
 {
-	FILE  *f = fopen(path, "re");
-	char  *buf;
-	size_t len;
-	cJSON *j;
+	int         fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char       *buf;
+	size_t      len = 0, cap;
+	ssize_t     r = 1;
+	cJSON      *j;
 
-	if (f == NULL) {
+	if (fd < 0) {
 		snprintf(why, whylen, "%s", strerror(errno));
 		return NULL;
 	}
-	if ((buf = malloc(KPROTO_MAX_MSG + 1)) == NULL) {
-		fclose(f);
+	/* A buffer the file's size (one byte more shows it grew past the
+	 * limit), not the limit's 4 MiB for every small manifest. */
+	cap = fstat(fd, &st) == 0 && st.st_size >= 0 &&
+	        (unsigned long long)st.st_size < KPROTO_MAX_MSG
+	    ? (size_t)st.st_size + 1
+	    : KPROTO_MAX_MSG + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		close(fd);
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	len = fread(buf, 1, KPROTO_MAX_MSG + 1, f);
-	fclose(f);
-	j = kipc_json_parse(buf, len, why, whylen);
+	while (len < cap && (r = read(fd, buf + len, cap - len)) != 0)
+		if (r > 0)
+			len += (size_t)r;
+		else if (errno != EINTR)
+			break;
+	close(fd);
+	if (r < 0)
+		snprintf(why, whylen, "%s", strerror(errno));
+	else if (len == cap && cap <= KPROTO_MAX_MSG)
+		snprintf(why, whylen, "the file changed while it was read");
+	j = r >= 0 && !(len == cap && cap <= KPROTO_MAX_MSG)
+	    ? kipc_json_parse(buf, len, why, whylen)
+	    : NULL;
 	free(buf);
 	return j;
 }
@@ -122,6 +145,58 @@ import_batch(krepo *repo, const kcfg_service *svcs, int n, const char *what)
 	return ke;
 }
 
+/* Files [from, to) of names into svcs[i]; ok[i] says which are good. */
+typedef struct loader {
+	const char   *dir;
+	char *const  *names;
+	kcfg_service *svcs;
+	bool         *ok;
+	int           from, to;
+} loader;
+
+static void *
+load_range(void *arg)
+{
+	loader *l = arg;
+
+	for (int i = l->from; i < l->to; i++)
+		l->ok[i] = load_one(l->dir, l->names[i], &l->svcs[i]) == 0;
+	return NULL;
+}
+
+/*
+ * Reads and validates every file into svcs, the good ones first, in name
+ * order; returns how many are good.  Reading and parsing is a fifth of a
+ * boot import, and nothing else runs yet: a second thread takes the second
+ * half of a long list.
+ */
+static int
+load_all(const char *dir, char *const *names, int n, kcfg_service *svcs)
+{
+	bool     *ok = calloc((size_t)n + 1, sizeof(*ok));
+	loader    a = { dir, names, svcs, ok, 0, n }, b = a;
+	pthread_t tid;
+	bool      two = false;
+	int       good = 0;
+
+	if (ok == NULL)
+		return 0;
+	if (n >= 64) {
+		a.to = b.from = n / 2;
+		two = pthread_create(&tid, NULL, load_range, &b) == 0;
+		if (!two)
+			a.to = n;
+	}
+	load_range(&a);
+	if (two)
+		pthread_join(tid, NULL);
+	for (int i = 0; i < n; i++)
+		if (ok[i])
+			svcs[good++] = svcs[i];
+	free(ok);
+	return good;
+}
+
 int
 kcfgd_boot_import(krepo *repo, const char *dir)
 {
@@ -134,10 +209,8 @@ kcfgd_boot_import(krepo *repo, const char *dir)
 		    strerror(errno));
 		return 0;
 	}
-	svcs = calloc((size_t)n + 1, sizeof(*svcs));
-	for (int i = 0; svcs != NULL && i < n; i++)
-		if (load_one(dir, names[i], &svcs[good]) == 0)
-			good++;
+	if ((svcs = calloc((size_t)n + 1, sizeof(*svcs))) != NULL)
+		good = load_all(dir, names, n, svcs);
 	if (svcs != NULL && good > 0) {
 		if (import_batch(repo, svcs, good, dir) == KE_OK)
 			done = good;

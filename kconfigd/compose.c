@@ -139,24 +139,21 @@ merge_pg(cJSON *dst, const cJSON *over)
 	return 0;
 }
 
-cJSON *
-kcfg_compose(const cJSON *base, const cJSON *over)
+/* Lays the groups of over onto out, in place; -1 when out of memory
+ * (out is then half done: the caller drops it). */
+static int
+compose_into(cJSON *out, const cJSON *over)
 {
-	cJSON *out = base != NULL ? cJSON_Duplicate(base, 1) : cJSON_CreateObject();
 	cJSON *g, *next;
 
-	if (out == NULL)
-		return NULL;
 	for (const cJSON *o = over != NULL ? over->child : NULL; o != NULL;
 	     o = o->next) {
 		cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, o->string);
 
 		if (dst == NULL)
 			dst = cJSON_AddObjectToObject(out, o->string);
-		if (dst == NULL || merge_pg(dst, o) != 0) {
-			cJSON_Delete(out);
-			return NULL;
-		}
+		if (dst == NULL || merge_pg(dst, o) != 0)
+			return -1;
 	}
 	/* A group emptied by tombstones is gone from the view. */
 	for (g = out->child; g != NULL; g = next) {
@@ -168,12 +165,25 @@ kcfg_compose(const cJSON *base, const cJSON *over)
 	kcfg_json_sort(out);
 	for (g = out->child; g != NULL; g = g->next)
 		kcfg_json_sort(g);
+	return 0;
+}
+
+cJSON *
+kcfg_compose(const cJSON *base, const cJSON *over)
+{
+	cJSON *out = base != NULL ? cJSON_Duplicate(base, 1) : cJSON_CreateObject();
+
+	if (out != NULL && compose_into(out, over) != 0) {
+		cJSON_Delete(out);
+		out = NULL;
+	}
 	return out;
 }
 
 /*
  * Layer by layer, bottom up, so that a tombstone of the instance's admin
- * layer also removes a property inherited from the service.
+ * layer also removes a property inherited from the service.  One copy of
+ * the service's manifest, the other layers laid onto it in place.
  */
 cJSON *
 kcfg_view(const cJSON *svc_manifest, const cJSON *svc_admin,
@@ -183,10 +193,13 @@ kcfg_view(const cJSON *svc_manifest, const cJSON *svc_admin,
 	cJSON       *view = kcfg_compose(svc_manifest, NULL);
 
 	for (int i = 0; i < 3 && view != NULL; i++) {
-		cJSON *next = kcfg_compose(view, layers[i]);
-
-		cJSON_Delete(view);
-		view = next;
+		/* An empty layer changes nothing: view is already sorted. */
+		if (layers[i] == NULL || layers[i]->child == NULL)
+			continue;
+		if (compose_into(view, layers[i]) != 0) {
+			cJSON_Delete(view);
+			view = NULL;
+		}
 	}
 	return view;
 }

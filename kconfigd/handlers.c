@@ -302,7 +302,8 @@ static int
 h_running(kcall *c)
 {
 	cJSON *insts;
-	int    ke = krepo_running(c->repo, &insts, c->why, c->whylen);
+	int    ke = krepo_running(c->repo, c->privileged, &insts, c->why,
+	    c->whylen);
 
 	if (ke != KE_OK)
 		return ke;

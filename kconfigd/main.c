@@ -373,6 +373,25 @@ publish(krepo *repo, nng_socket *pub)
 }
 
 /*
+ * Big allocations: their own mappings, given back when freed -- except
+ * inside a group commit.  There each request runs in a nested LMDB
+ * transaction, which mallocs its own 2 MiB dirty list and 1 MiB free
+ * list and frees them at its end: as mappings that was an mmap, page
+ * faults and an munmap (shooting down the other threads' TLBs) twice per
+ * request.  From the heap, with no trim between, each request reuses the
+ * last one's pages.  The idle trim gives them back (loop).
+ */
+#define MMAP_IDLE  (128 << 10)
+#define MMAP_BATCH (8 << 20)
+
+static void
+malloc_for_batch(bool on)
+{
+	mallopt(M_MMAP_THRESHOLD, on ? MMAP_BATCH : MMAP_IDLE);
+	mallopt(M_TRIM_THRESHOLD, on ? 2 * MMAP_BATCH : MMAP_IDLE);
+}
+
+/*
  * Runs p[*i...] inside one group commit until the end, an unbatched
  * request or a full map; replies to them after the commit.
  */
@@ -382,7 +401,10 @@ run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
 	char why[KCFG_ERR_MAX] = "";
 	int  start = *i, cke;
 
-	if ((cke = krepo_batch_begin(repo, why, sizeof(why))) != KE_OK) {
+	malloc_for_batch(true);
+	cke = krepo_batch_begin(repo, why, sizeof(why));
+	if (cke != KE_OK) {
+		malloc_for_batch(false);
 		for (; *i < n; (*i)++)
 			p[*i].ke = cke, snprintf(p[*i].why, sizeof(p[*i].why), "%s", why);
 		finish(&p[start], n - start, KE_OK, "");
@@ -398,6 +420,7 @@ run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
 		}
 	}
 	cke = krepo_batch_end(repo, why, sizeof(why));
+	malloc_for_batch(false);
 	finish(&p[start], *i - start, cke, why);
 	if (cke == KE_OK)
 		publish(repo, pub);
@@ -582,10 +605,15 @@ main(int argc, char **argv)
 	 * freeing them gives the memory back.  glibc's default raises the
 	 * threshold after the first such free, after which a reopened
 	 * environment's calloc lands in the heap and zeroes 2 MiB of it. */
-	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_MMAP_THRESHOLD, MMAP_IDLE);
 	/* The main thread's arena and one for all of nng's threads (which
 	 * answer reads), not one per thread: 1.5 MiB less at 1000 services. */
 	mallopt(M_ARENA_MAX, 2);
+	/* No fastbins: kconfigd frees thousands of small JSON nodes per
+	 * import or batch, and the first large free after them walked and
+	 * merged them all (malloc_consolidate: 8% of a boot import's CPU).
+	 * Freed small chunks go to the thread cache, then merge at once. */
+	mallopt(M_MXFAST, 0);
 	if (parse_args(&o, argc, argv) != 0) {
 		usage();
 		return KEXIT_USAGE;

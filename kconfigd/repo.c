@@ -92,6 +92,13 @@ typedef struct tx {
 	char    *why;
 	size_t   whylen;
 	cJSON   *events; /* published only if the transaction commits */
+	cJSON  **evix;   /* events by (event, fmri): open addressing */
+	size_t   evcap, evn;
+	/* import_snaps: the text snap_put printed last, and of which groups
+	 * (one view is stored as several snapshots); off when memo is. */
+	bool         memo;
+	const cJSON *memo_pgs;
+	char        *memo_text;
 	size_t  *bytes;  /* the env's txn_bytes */
 } tx;
 
@@ -122,20 +129,28 @@ mval(const char *s)
 }
 
 static int
-kv_put(tx *t, const char *key, const cJSON *val)
+kv_put_text(tx *t, const char *key, const char *text)
 {
-	char   *s = cJSON_PrintUnformatted(val);
-	MDB_val k = mval(key), v;
+	MDB_val k = mval(key), v = mval(text);
 	int     rc;
 
-	if (s == NULL)
-		return oom(t);
-	v = mval(s);
 	if (t->bytes != NULL)
 		*t->bytes += k.mv_size + v.mv_size;
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
-	free(s);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
+}
+
+static int
+kv_put(tx *t, const char *key, const cJSON *val)
+{
+	char *s = cJSON_PrintUnformatted(val);
+	int   ke;
+
+	if (s == NULL)
+		return oom(t);
+	ke = kv_put_text(t, key, s);
+	free(s);
+	return ke;
 }
 
 static int
@@ -264,34 +279,83 @@ key_snap(char *k, const char *svc, const char *inst, const char *snap)
 	snprintf(k, KEY_MAX, "svc/%s/i/%s/snap/%s", svc, inst, snap);
 }
 
+static size_t
+event_hash(const char *name, const char *fmri)
+{
+	size_t h = 14695981039346656037u; /* FNV-1a */
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211u;
+	h = (h ^ 0xff) * 1099511628211u;
+	for (; *fmri != '\0'; fmri++)
+		h = (h ^ (unsigned char)*fmri) * 1099511628211u;
+	return h;
+}
+
+/* The slot of (name, fmri) in t->evix: its event or the empty slot. */
+static cJSON **
+event_slot(cJSON **ix, size_t cap, const char *name, const char *fmri)
+{
+	size_t i = event_hash(name, fmri) & (cap - 1);
+
+	while (ix[i] != NULL && (strcmp(kipc_json_str(ix[i], "fmri"), fmri) != 0 ||
+	                            strcmp(kipc_json_str(ix[i], "event"), name) != 0))
+		i = (i + 1) & (cap - 1);
+	return &ix[i];
+}
+
+/* Room for one more event in the index (load at most one half). */
+static int
+event_room(tx *t)
+{
+	size_t  cap = t->evcap != 0 ? t->evcap * 2 : 64;
+	cJSON **ix;
+
+	if ((t->evn + 1) * 2 <= t->evcap)
+		return KE_OK;
+	if ((ix = calloc(cap, sizeof(*ix))) == NULL)
+		return oom(t);
+	for (size_t i = 0; i < t->evcap; i++)
+		if (t->evix[i] != NULL)
+			*event_slot(ix, cap, kipc_json_str(t->evix[i], "event"),
+			    kipc_json_str(t->evix[i], "fmri")) = t->evix[i];
+	free(t->evix);
+	t->evix = ix;
+	t->evcap = cap;
+	return KE_OK;
+}
+
 /*
  * Records an event for after the commit: {"event", "fmri", "generation"}.
- * One per (event, fmri) and transaction: a later one replaces an earlier.
+ * One per (event, fmri) and transaction: a later one replaces an earlier
+ * (found through t->evix: an import of N services makes about 3N events).
  * Events carry names and counters only, never a value (no secret leaks).
  */
 static int
 event(tx *t, const char *name, const char *svc, const char *inst,
       long long gen)
 {
-	char   f[KCFG_FMRI_MAX];
-	cJSON *e;
+	char    f[KCFG_FMRI_MAX];
+	cJSON  *e, **slot;
 
 	if (t->events == NULL && (t->events = cJSON_CreateArray()) == NULL)
 		return oom(t);
+	if (event_room(t) != KE_OK)
+		return KE_INTERNAL;
 	kcfg_fmri_format(f, sizeof(f), svc, inst);
-	for (cJSON *o = t->events->child; o != NULL; o = o->next)
-		if (strcmp(kipc_json_str(o, "event"), name) == 0 &&
-		    strcmp(kipc_json_str(o, "fmri"), f) == 0) {
-			cJSON_DeleteItemFromObjectCaseSensitive(o, "generation");
-			cJSON_AddNumberToObject(o, "generation", (double)gen);
-			return KE_OK;
-		}
+	if (*(slot = event_slot(t->evix, t->evcap, name, f)) != NULL) {
+		cJSON_SetNumberHelper(cJSON_GetObjectItemCaseSensitive(*slot,
+		    "generation"), (double)gen);
+		return KE_OK;
+	}
 	if ((e = cJSON_CreateObject()) == NULL)
 		return oom(t);
 	cJSON_AddStringToObject(e, "event", name);
 	cJSON_AddStringToObject(e, "fmri", f);
 	cJSON_AddNumberToObject(e, "generation", (double)gen);
 	cJSON_AddItemToArray(t->events, e);
+	*slot = e;
+	t->evn++;
 	return KE_OK;
 }
 
@@ -550,6 +614,45 @@ view_get(tx *t, const char *svc, const char *inst, bool manifest_only,
 	return ke;
 }
 
+/*
+ * Both views of an instance from one read of its four layers: the
+ * manifest's (*mview) and the editing view (*view).  svc_m and inst_m, when
+ * given, are the manifest layers as this transaction just wrote them
+ * (layer_put stores each group's printed text, which parses back to the
+ * same): an import composes from them instead of reading them back.
+ */
+static int
+views_get(tx *t, const char *svc, const char *inst, const cJSON *svc_m,
+          const cJSON *inst_m, cJSON **mview, cJSON **view)
+{
+	cJSON *l[4] = { NULL, NULL, NULL, NULL };
+	int    ke = svc_m != NULL ? KE_OK
+	                          : layer_get(t, svc, "", "manifest", &l[0]);
+
+	*mview = *view = NULL;
+	if (ke == KE_OK)
+		ke = layer_get(t, svc, "", "admin", &l[1]);
+	if (ke == KE_OK && inst_m == NULL)
+		ke = layer_get(t, svc, inst, "manifest", &l[2]);
+	if (ke == KE_OK)
+		ke = layer_get(t, svc, inst, "admin", &l[3]);
+	if (svc_m == NULL)
+		svc_m = l[0];
+	if (inst_m == NULL)
+		inst_m = l[2];
+	if (ke == KE_OK && (*mview = kcfg_view(svc_m, NULL, inst_m, NULL)) == NULL)
+		ke = oom(t);
+	/* No admin layer (every fresh import): the two are one, *view ==
+	 * *mview (the caller frees it once). */
+	if (ke == KE_OK && (*view = l[1]->child == NULL && l[3]->child == NULL
+	                            ? *mview
+	                            : kcfg_view(svc_m, l[1], inst_m, l[3])) == NULL)
+		ke = oom(t);
+	for (int i = 0; i < 4; i++)
+		cJSON_Delete(l[i]);
+	return ke;
+}
+
 /* KE_OK with the snapshot's groups, or KE_NOT_FOUND. */
 static int
 snap_get(tx *t, const char *svc, const char *inst, const char *snap,
@@ -570,22 +673,42 @@ snap_get(tx *t, const char *svc, const char *inst, const char *snap,
 	return *pgs != NULL ? KE_OK : oom(t);
 }
 
+static void
+snap_memo(tx *t, bool on)
+{
+	free(t->memo_text);
+	t->memo_text = NULL;
+	t->memo_pgs = NULL;
+	t->memo = on;
+}
+
 static int
 snap_put(tx *t, const char *svc, const char *inst, const char *snap,
          const cJSON *pgs)
 {
-	char   k[KEY_MAX];
-	cJSON *s = cJSON_CreateObject();
+	char   k[KEY_MAX], *text;
+	cJSON *s;
 	int    ke;
 
-	if (s == NULL || !cJSON_AddItemReferenceToObject(s, "property_groups",
-	                     (cJSON *)pgs)) {
+	key_snap(k, svc, inst, snap);
+	if (t->memo && pgs == t->memo_pgs)
+		return kv_put_text(t, k, t->memo_text);
+	if ((s = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddItemReferenceToObject(s, "property_groups", (cJSON *)pgs)) {
 		cJSON_Delete(s);
 		return oom(t);
 	}
-	key_snap(k, svc, inst, snap);
-	ke = kv_put(t, k, s);
+	text = cJSON_PrintUnformatted(s);
 	cJSON_Delete(s); /* a reference: pgs stays the caller's */
+	if (text == NULL)
+		return oom(t);
+	ke = kv_put_text(t, k, text);
+	if (t->memo) {
+		free(t->memo_text);
+		t->memo_text = text;
+		t->memo_pgs = pgs;
+	} else
+		free(text);
 	return ke;
 }
 
@@ -672,17 +795,19 @@ add_fmri(cJSON *arr, const char *svc, const char *inst)
 }
 
 /*
- * previous := running, running := editing view.  With only_changed, an
- * instance whose running snapshot already equals its view is left alone
- * (re-importing an unchanged manifest keeps previous).  *did says whether
- * it refreshed.
+ * previous := running, running := editing view (given, or read when
+ * NULL).  With only_changed, an instance whose running snapshot already
+ * equals its view is left alone (re-importing an unchanged manifest keeps
+ * previous).  *did says whether it refreshed.
  */
 static int
-refresh_one(tx *t, const char *svc, const char *inst, bool only_changed,
-            bool *did)
+refresh_one(tx *t, const char *svc, const char *inst, const cJSON *given,
+            bool only_changed, bool *did)
 {
 	cJSON *view = NULL, *running = NULL;
-	int    ke = view_get(t, svc, inst, false, &view);
+	int    ke = given != NULL ? KE_OK
+	                          : view_get(t, svc, inst, false, &view);
+	const cJSON *v = given != NULL ? given : view;
 
 	*did = false;
 	if (ke == KE_OK) {
@@ -695,15 +820,15 @@ refresh_one(tx *t, const char *svc, const char *inst, bool only_changed,
 		char f[KCFG_FMRI_MAX];
 
 		kcfg_fmri_format(f, sizeof(f), svc, inst);
-		if (kcfg_deps_check(view, f, t->why, t->whylen) != 0)
+		if (kcfg_deps_check(v, f, t->why, t->whylen) != 0)
 			ke = KE_INVALID;
 	}
 	if (ke == KE_OK && !(only_changed && running != NULL &&
-	                       cJSON_Compare(view, running, true))) {
+	                       cJSON_Compare(v, running, true))) {
 		if (running != NULL)
 			ke = snap_put(t, svc, inst, "previous", running);
 		if (ke == KE_OK)
-			ke = snap_put(t, svc, inst, "running", view);
+			ke = snap_put(t, svc, inst, "running", v);
 		if (ke == KE_OK) {
 			long long gen = 0;
 
@@ -717,13 +842,34 @@ refresh_one(tx *t, const char *svc, const char *inst, bool only_changed,
 	return ke;
 }
 
-/* {FMRI: editing view} of every instance, for the cycle check. */
 static int
-all_views(tx *t, cJSON **views)
+cmp_item_name(const void *a, const void *b)
 {
-	cJSON *svcs = NULL, *insts = NULL, *s, *i;
-	int    ke = svcs_get(t, &svcs);
+	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
 
+/*
+ * {FMRI: editing view} of every instance, for the cycle check, in key
+ * order.  The views in have (by FMRI: those this transaction just
+ * composed) are moved over instead of being composed again.
+ */
+static int
+all_views(tx *t, cJSON *have, cJSON **views)
+{
+	cJSON  *svcs = NULL, *insts = NULL, *s, *i, **sorted = NULL;
+	size_t  nhave = 0;
+	int     ke = svcs_get(t, &svcs);
+
+	for (cJSON *h = have != NULL ? have->child : NULL; h != NULL; h = h->next)
+		nhave++;
+	if (ke == KE_OK && nhave > 0 &&
+	    (sorted = calloc(nhave, sizeof(*sorted))) == NULL)
+		ke = oom(t);
+	nhave = 0;
+	for (cJSON *h = sorted != NULL ? have->child : NULL; h != NULL; h = h->next)
+		sorted[nhave++] = h;
+	if (sorted != NULL)
+		qsort(sorted, nhave, sizeof(*sorted), cmp_item_name);
 	if (ke == KE_OK && (*views = cJSON_CreateObject()) == NULL)
 		ke = oom(t);
 	for (s = svcs != NULL ? svcs->child : NULL; ke == KE_OK && s != NULL;
@@ -731,17 +877,26 @@ all_views(tx *t, cJSON **views)
 		ke = insts_get(t, s->valuestring, &insts);
 		for (i = insts != NULL ? insts->child : NULL;
 		     ke == KE_OK && i != NULL; i = i->next) {
-			char   f[KCFG_FMRI_MAX];
-			cJSON *v = NULL;
+			char    f[KCFG_FMRI_MAX];
+			cJSON   key = { .string = f }, *kp = &key, *v = NULL;
+			cJSON **hit;
 
-			ke = view_get(t, s->valuestring, i->valuestring, false, &v);
 			kcfg_fmri_format(f, sizeof(f), s->valuestring, i->valuestring);
+			hit = nhave > 0 ? bsearch(&kp, sorted, nhave,
+			                      sizeof(*sorted), cmp_item_name)
+			                : NULL;
+			if (hit != NULL)
+				v = cJSON_DetachItemViaPointer(have, *hit);
+			else
+				ke = view_get(t, s->valuestring, i->valuestring,
+				    false, &v);
 			if (ke == KE_OK)
 				cJSON_AddItemToObject(*views, f, v);
 		}
 		cJSON_Delete(insts);
 		insts = NULL;
 	}
+	free(sorted);
 	cJSON_Delete(svcs);
 	return ke;
 }
@@ -797,6 +952,7 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 		if (ke == KE_OK && commit)
 			events_keep(e, &t);
 		cJSON_Delete(t.events);
+		free(t.evix);
 		if (e->batch == NULL && e->txn_bytes > e->peak_bytes)
 			e->peak_bytes = e->txn_bytes;
 		if (t.mrc == MDB_MAP_FULL && e->batch != NULL) {
@@ -891,11 +1047,19 @@ import_layers(tx *t, const kcfg_service *s)
  * `kctl refresh`, reboot or not.
  */
 static int
-import_snaps(tx *t, const char *svc, const char *inst, cJSON *refreshed)
+import_snaps(tx *t, const kcfg_service *s, const char *inst, cJSON *refreshed,
+             cJSON *views)
 {
-	cJSON *mview = NULL, *initial = NULL, *last = NULL, *running = NULL;
-	bool   did = false, same = false;
-	int    ke = view_get(t, svc, inst, true, &mview);
+	const char *svc = s->name;
+	cJSON      *mview = NULL, *view = NULL, *initial = NULL, *last = NULL,
+	           *running = NULL;
+	bool        did = false, same = false;
+	/* An instance the manifest names has the layer import_layers wrote;
+	 * one it does not keeps what it had (read back). */
+	int ke = views_get(t, svc, inst, s->pgs,
+	    cJSON_GetObjectItemCaseSensitive(s->instances, inst), &mview, &view);
+
+	snap_memo(t, true); /* mview (and view) stored as up to 3 snapshots */
 
 	if (ke == KE_OK && (ke = snap_get(t, svc, inst, "last-import",
 	                        &last)) == KE_NOT_FOUND)
@@ -912,9 +1076,21 @@ import_snaps(tx *t, const char *svc, const char *inst, cJSON *refreshed)
 	                       KE_NOT_FOUND)
 		ke = snap_put(t, svc, inst, "initial", mview);
 	if (ke == KE_OK && !same)
-		ke = refresh_one(t, svc, inst, true, &did);
+		ke = refresh_one(t, svc, inst, view, true, &did);
 	if (ke == KE_OK && did)
 		add_fmri(refreshed, svc, inst);
+	if (ke == KE_OK) { /* kept for the cycle check */
+		char f[KCFG_FMRI_MAX];
+
+		kcfg_fmri_format(f, sizeof(f), svc, inst);
+		cJSON_AddItemToObject(views, f, view);
+		if (view == mview)
+			mview = NULL;
+		view = NULL;
+	}
+	snap_memo(t, false);
+	if (view != mview)
+		cJSON_Delete(view);
 	cJSON_Delete(mview);
 	cJSON_Delete(initial);
 	cJSON_Delete(last);
@@ -924,7 +1100,7 @@ import_snaps(tx *t, const char *svc, const char *inst, cJSON *refreshed)
 
 static int
 import_service(tx *t, const kcfg_service *s, cJSON *insts_out,
-               cJSON *refreshed)
+               cJSON *refreshed, cJSON *views)
 {
 	cJSON *insts = NULL;
 	int    ke = import_layers(t, s);
@@ -933,7 +1109,7 @@ import_service(tx *t, const kcfg_service *s, cJSON *insts_out,
 		ke = insts_get(t, s->name, &insts);
 	for (cJSON *i = insts != NULL ? insts->child : NULL;
 	     ke == KE_OK && i != NULL; i = i->next) {
-		ke = import_snaps(t, s->name, i->valuestring, refreshed);
+		ke = import_snaps(t, s, i->valuestring, refreshed, views);
 		add_fmri(insts_out, s->name, i->valuestring);
 	}
 	cJSON_Delete(insts);
@@ -944,24 +1120,26 @@ static int
 do_import(tx *t, void *arg)
 {
 	req   *q = arg;
-	cJSON *names, *insts, *refreshed, *views = NULL;
+	cJSON *names, *insts, *refreshed, *mine, *views = NULL;
 	int    ke = KE_OK;
 
 	req_reset(q);
-	if ((q->out = cJSON_CreateObject()) == NULL)
+	if ((q->out = cJSON_CreateObject()) == NULL ||
+	    (mine = cJSON_CreateObject()) == NULL)
 		return oom(t);
 	names = cJSON_AddArrayToObject(q->out, "services");
 	insts = cJSON_AddArrayToObject(q->out, "instances");
 	refreshed = cJSON_AddArrayToObject(q->out, "refreshed");
 	for (int i = 0; ke == KE_OK && i < q->n; i++) {
-		ke = import_service(t, &q->svcs[i], insts, refreshed);
+		ke = import_service(t, &q->svcs[i], insts, refreshed, mine);
 		cJSON_AddItemToArray(names, cJSON_CreateString(q->svcs[i].name));
 	}
 	/* The repository as it would be after this import must be acyclic. */
-	if (ke == KE_OK && (ke = all_views(t, &views)) == KE_OK &&
+	if (ke == KE_OK && (ke = all_views(t, mine, &views)) == KE_OK &&
 	    kcfg_check_cycles(views, t->why, t->whylen) != 0)
 		ke = KE_INVALID;
 	cJSON_Delete(views);
+	cJSON_Delete(mine);
 	return ke;
 }
 
@@ -1228,12 +1406,61 @@ do_list(tx *t, void *arg)
 	return each_instance(t, q, list_one);
 }
 
+/*
+ * A running snapshot as stored, for a reply that will not change it: the
+ * stored text is `{"property_groups":{...}}` as snap_put printed it, so
+ * it goes out as it is (a raw item) instead of being parsed and printed
+ * again (at 1000 instances, 16 of the 21 ms repo.running took).  Text of
+ * any other shape takes the parsing path, which reports it.
+ */
+static int
+running_raw(tx *t, const char *svc, const char *inst, req *q, bool *done)
+{
+	static const char head[] = "{\"property_groups\":{";
+	char    k[KEY_MAX], f[KCFG_FMRI_MAX], *text;
+	MDB_val key, v;
+	cJSON  *raw;
+	int     rc;
+
+	*done = false;
+	key_snap(k, svc, inst, "running");
+	key = mval(k);
+	if ((rc = mdb_get(t->txn, t->dbi, &key, &v)) == MDB_NOTFOUND) {
+		*done = true;
+		return KE_OK;
+	}
+	if (rc != 0)
+		return mfail(t, rc, "read", k);
+	if (v.mv_size < sizeof(head) + 1 ||
+	    memcmp(v.mv_data, head, sizeof(head) - 1) != 0 ||
+	    memcmp((char *)v.mv_data + v.mv_size - 2, "}}", 2) != 0 ||
+	    memchr(v.mv_data, '\0', v.mv_size) != NULL)
+		return KE_OK;
+	if ((text = malloc(v.mv_size + 1)) == NULL)
+		return oom(t);
+	memcpy(text, v.mv_data, v.mv_size);
+	text[v.mv_size] = '\0';
+	kcfg_fmri_format(f, sizeof(f), svc, inst);
+	raw = cJSON_CreateRaw(text);
+	free(text);
+	if (raw == NULL)
+		return oom(t);
+	cJSON_AddItemToObject(q->out, f, raw);
+	*done = true;
+	return KE_OK;
+}
+
 static int
 running_one(tx *t, const char *svc, const char *inst, req *q)
 {
 	char   f[KCFG_FMRI_MAX];
 	cJSON *pgs, *o;
-	int    ke = snap_get(t, svc, inst, "running", &pgs);
+	bool   done = false;
+	int    ke = q->flag ? running_raw(t, svc, inst, q, &done) : KE_OK;
+
+	if (ke != KE_OK || done)
+		return ke;
+	ke = snap_get(t, svc, inst, "running", &pgs);
 
 	if (ke == KE_NOT_FOUND) /* never refreshed: kstartd has nothing to run */
 		return KE_OK;
@@ -1279,9 +1506,10 @@ krepo_list(krepo *r, cJSON **instances, char *why, size_t whylen)
 }
 
 int
-krepo_running(krepo *r, cJSON **instances, char *why, size_t whylen)
+krepo_running(krepo *r, bool raw, cJSON **instances, char *why,
+              size_t whylen)
 {
-	req q = { 0 };
+	req q = { .flag = raw };
 
 	return run_out(r, do_running, &q, instances, why, whylen);
 }
@@ -1481,7 +1709,7 @@ static int
 refresh_inst(tx *t, const char *svc, const char *inst, req *q)
 {
 	bool did;
-	int  ke = refresh_one(t, svc, inst, false, &did);
+	int  ke = refresh_one(t, svc, inst, NULL, false, &did);
 
 	if (ke == KE_OK)
 		add_fmri(q->out, svc, inst);
@@ -1922,7 +2150,7 @@ do_commit(tx *t, void *arg)
 		                   : layer_put(t, q->svc, q->inst, "admin", admin);
 	if (ke == KE_OK)
 		ke = gen_bump(t, q->svc);
-	if (ke == KE_OK && touches_deps(q->in) && (ke = all_views(t, &views)) ==
+	if (ke == KE_OK && touches_deps(q->in) && (ke = all_views(t, NULL, &views)) ==
 	                                            KE_OK &&
 	    kcfg_check_cycles(views, t->why, t->whylen) != 0)
 		ke = KE_INVALID;

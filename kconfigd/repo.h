@@ -120,8 +120,13 @@ void  krepo_memo_put(krepo *r, const char *key, unsigned long long txnid,
 
 /* [{"fmri", "service", "instance"}...] in key order. */
 int krepo_list(krepo *r, cJSON **instances, char *why, size_t whylen);
-/* {FMRI: {"property_groups": {...}}} of every running snapshot. */
-int krepo_running(krepo *r, cJSON **instances, char *why, size_t whylen);
+/*
+ * {FMRI: {"property_groups": {...}}} of every running snapshot.  With raw,
+ * each value is a cJSON raw item holding the stored text (secrets
+ * included): for a reply that is printed as it is, to a privileged peer.
+ */
+int krepo_running(krepo *r, bool raw, cJSON **instances, char *why,
+                  size_t whylen);
 /*
  * [manifest...] (kcfg_manifest_export form, admin over manifest at each
  * level, secrets included: the caller strips them) for svc or, NULL, all.

@@ -55,6 +55,15 @@ call(kproto_method_id id, const char *params, bool priv, int want)
 	    kproto_method_by_id(id)->name, params, kproto_err_name(ke), why,
 	    kproto_err_name(want));
 	ck_assert(ke == KE_OK ? res != NULL : res == NULL);
+	if (res != NULL) { /* as the peer reads it (replies hold raw text) */
+		char *text = cJSON_PrintUnformatted(res);
+
+		cJSON_Delete(res);
+		ck_assert_ptr_nonnull(text);
+		res = cJSON_Parse(text);
+		free(text);
+		ck_assert_ptr_nonnull(res);
+	}
 	return res;
 }
 

@@ -57,7 +57,8 @@ svc(const char *text)
 {
 	kcfg_service s;
 	char         err[KCFG_ERR_MAX];
-	cJSON       *m = cJSON_Parse(text);
+	/* As kconfigd reads manifests: exact to 64 bits. */
+	cJSON       *m = kipc_json_parse(text, strlen(text), err, sizeof(err));
 
 	ck_assert_ptr_nonnull(m);
 	ck_assert_msg(kcfg_manifest_convert(m, "t.json", &s, err,
@@ -191,12 +192,30 @@ START_TEST(import_get_list_running)
 	ck_assert_str_eq(kipc_json_str(cJSON_GetArrayItem(l, 2), "fmri"),
 	    "svc:/b:y");
 	cJSON_Delete(l);
-	ck_assert_int_eq(krepo_running(r, &run, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(krepo_running(r, false, &run, why, sizeof(why)), KE_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(run), 3);
 	v = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(run, "svc:/b:y"), "property_groups");
 	ck_assert(!enabled(v));
 	ck_assert_str_eq(prop(v, "start", "exec")->valuestring, "/bin/true");
+	/* The raw form is the stored text: the same JSON, not parsed. */
+	{
+		cJSON *raw = NULL, *ri = NULL, *pi = NULL;
+
+		ck_assert_int_eq(krepo_running(r, true, &raw, why, sizeof(why)),
+		    KE_OK);
+		ck_assert_int_eq(cJSON_GetArraySize(raw), 3);
+		for (ri = raw->child, pi = run->child; ri != NULL;
+		     ri = ri->next, pi = pi->next) {
+			cJSON *parsed = cJSON_Parse(ri->valuestring);
+
+			ck_assert(cJSON_IsRaw(ri));
+			ck_assert_str_eq(ri->string, pi->string);
+			ck_assert(cJSON_Compare(parsed, pi, true));
+			cJSON_Delete(parsed);
+		}
+		cJSON_Delete(raw);
+	}
 	cJSON_Delete(run);
 	/* The service-level view has no instance groups. */
 	v = get(r, "b", "", false);
@@ -264,6 +283,47 @@ START_TEST(unchanged_reimport_refreshes_nothing)
 	                     sizeof(why)), KE_OK);
 	ck_assert(g2 > g1);
 	cJSON_Delete(v);
+	krepo_close(r);
+}
+END_TEST
+
+/*
+ * An import composes its snapshots from the manifests in memory, not from
+ * the layers read back: the two must be the same JSON, big integers
+ * included, or every boot would refresh (and restart) such a service.
+ */
+START_TEST(import_snapshots_equal_the_stored_view)
+{
+	static const char big[] =
+	    "{\"service\": \"n\", \"start\": {\"exec\": [\"/bin/true\"]}, "
+	    "\"properties\": {\"app\": {"
+	    "\"i53\": {\"type\": \"integer\", \"value\": 9007199254740991}, "
+	    "\"i16\": {\"type\": \"integer\", \"value\": -1234567890123456}, "
+	    "\"c64\": {\"type\": \"count\", \"value\": 18446744073709551615}, "
+	    "\"s\": {\"type\": \"string\", \"value\": \"\\u00e9\\t\\\"x\"}}}, "
+	    "\"instances\": {\"default\": {}, \"two\": {\"properties\": {\"app\": {"
+	    "\"i\": {\"type\": \"integer\", \"value\": 1000000000000001}}}}}}";
+	const char *t = big;
+	krepo      *r = open_repo();
+	cJSON      *res, *view, *run, *last;
+
+	import1(r, big);
+	for (int k = 0; k < 2; k++) {
+		const char *inst = k == 0 ? "default" : "two";
+
+		view = get(r, "n", inst, false); /* composed from the layers */
+		run = get(r, "n", inst, true);
+		last = snap(r, "n", inst, "last-import");
+		ck_assert(cJSON_Compare(view, run, true));
+		ck_assert(cJSON_Compare(view, last, true));
+		cJSON_Delete(view);
+		cJSON_Delete(run);
+		cJSON_Delete(last);
+	}
+	res = import(r, &t, 1, KE_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(
+	                     cJSON_GetObjectItemCaseSensitive(res, "refreshed")), 0);
+	cJSON_Delete(res);
 	krepo_close(r);
 }
 END_TEST
@@ -532,6 +592,7 @@ suite(void)
 	tcase_add_test(tc, import_get_list_running);
 	tcase_add_test(tc, reimport_keeps_admin_and_snapshots);
 	tcase_add_test(tc, unchanged_reimport_refreshes_nothing);
+	tcase_add_test(tc, import_snapshots_equal_the_stored_view);
 	tcase_add_test(tc, refresh_service_and_instance);
 	tcase_add_test(tc, not_found);
 	tcase_add_test(tc, cycle_refused_atomically);
