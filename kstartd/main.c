@@ -398,9 +398,14 @@ loop(kstartd *k)
 	int            timeout, n;
 	bool           trim_due = true, trimming;
 	uint64_t       changes = k->changes;
+	bool           first = true;
 
 	for (;;) {
 		k_settle(k);
+		if (first) { /* the load's lines, held in main */
+			svc_log_flush(&k->paths);
+			first = false;
+		}
 		k_waiters_check(k);
 		if (k->shutting_down && k_all_down(k))
 			break;
@@ -479,12 +484,18 @@ main(int argc, char **argv)
 	/* What a previous kstartd left: running services to adopt. */
 	if (k_recover_fetch(&k, why, sizeof why) != KE_OK)
 		klog_warn("unable to read 'state.list': %s", why);
+	/* The load's log lines (a state line per instance: at 1000, 1000
+	 * files created) wait until the first pass has spawned (loop). */
+	svc_log_hold();
 	if (k_reload(&k, why, sizeof why) != KE_OK) {
+		svc_log_flush(&k.paths);
 		klog_err("unable to read 'repo.running': %s", why);
 		return KEXIT_CONFIGD;
 	}
-	if (open_server(&k) != KE_OK)
+	if (open_server(&k) != KE_OK) {
+		svc_log_flush(&k.paths);
 		return KEXIT_SOCKET;
+	}
 	cJSON_Delete(k.recovered); /* adoption happens at the first load only */
 	k.recovered = NULL;
 	signal_ready(ready_fd);

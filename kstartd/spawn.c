@@ -259,16 +259,35 @@ svc_log_hold(void)
 	held.depth++;
 }
 
+/* Console lines first, then each instance's lines together, every
+ * group in the order its lines came (off grows with time). */
+static int
+by_dest(const void *a, const void *b)
+{
+	const held_line *x = a, *y = b;
+	uintptr_t        cx = x->cfg->log == SVC_LOG_CONSOLE ? 0 : (uintptr_t)x->cfg;
+	uintptr_t        cy = y->cfg->log == SVC_LOG_CONSOLE ? 0 : (uintptr_t)y->cfg;
+
+	if (cx != cy)
+		return cx < cy ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
 void
 svc_log_flush(const kipc_paths *p)
 {
 	size_t con_off = 0, con_len = 0; /* a pending run of console lines */
+	char  *gather = NULL;
 
 	if (held.depth > 0 && --held.depth > 0)
 		return;
+	/* One open per instance even when its lines were held apart (the
+	 * boot holds every instance's first state line until its first
+	 * pass has spawned, whose lines come after). */
+	qsort(held.v, held.n, sizeof *held.v, by_dest);
 	for (size_t i = 0; i < held.n;) {
 		const svc_config *cfg = held.v[i].cfg;
-		size_t            off = held.v[i].off, len = 0;
+		size_t            off = held.v[i].off, len = 0, j;
 
 		if (cfg->log == SVC_LOG_CONSOLE) {
 			/* Whole lines, contiguous in buf, up to PIPE_BUF. */
@@ -284,10 +303,25 @@ svc_log_flush(const kipc_paths *p)
 			i++;
 			continue;
 		}
-		while (i < held.n && held.v[i].cfg == cfg)
-			len += held.v[i++].len;
-		write_run(p, cfg, held.buf + off, len);
+		for (j = i; j < held.n && held.v[j].cfg == cfg; j++)
+			len += held.v[j].len;
+		if (held.v[j - 1].off + held.v[j - 1].len - off == len) {
+			write_run(p, cfg, held.buf + off, len); /* contiguous */
+		} else if (gather || (gather = malloc(held.len))) {
+			for (len = 0; i < j; i++) {
+				memcpy(gather + len, held.buf + held.v[i].off,
+				    held.v[i].len);
+				len += held.v[i].len;
+			}
+			write_run(p, cfg, gather, len);
+		} else { /* out of memory: one write per line */
+			for (; i < j; i++)
+				write_run(p, cfg, held.buf + held.v[i].off,
+				    held.v[i].len);
+		}
+		i = j;
 	}
+	free(gather);
 	if (con_len)
 		(void)!write(STDERR_FILENO, held.buf + con_off, con_len);
 	held.n = held.len = 0;
