@@ -29,9 +29,19 @@ R=${R:-20}   # restarts measured under SystemK
 RP=${RP:-5}  # under each peer (s6 throttles restarts to one a second)
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 "$top/scripts/deps.sh" s6 runit >/dev/null
-T=$(mktemp -d /tmp/systemk-bench.XXXXXX)
+# Run-time files (sockets, logs, the peers' service and supervise dirs) on
+# tmpfs, as /run and a container's log dir are; the repository (fsynced)
+# on disk.  Not all in /tmp: on this machine's journal-less ext4 a create
+# scans the inodes freed in the last minute, and each run's cleanup frees
+# thousands, which made the next run's 1000 log-file creates cost 100-300
+# ms (the floor creates no file).
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=/tmp
+S=
+T=$(mktemp -d "$shm/systemk-bench.XXXXXX")
+S=$(mktemp -d /tmp/systemk-bench-state.XXXXXX)
 M=systemk-bench-$$
-export SYSTEMK_RUN_DIR=$T/run SYSTEMK_STATE_DIR=$T/state
+export SYSTEMK_RUN_DIR=$T/run SYSTEMK_STATE_DIR=$S/state
 export SYSTEMK_LOG_DIR=$T/log SYSTEMK_MANIFEST_DIR=$T/manifests
 mkdir -p "$SYSTEMK_MANIFEST_DIR"
 KINIT= SCAN= RDIR=
@@ -52,7 +62,7 @@ cleanup() {
     local r
     for r in $KINIT $SCAN $RDIR; do kill_tree "$r"; done
     wait 2>/dev/null || true
-    rm -rf "$T"
+    rm -rf "$T" ${S:+"$S"}
 }
 trap cleanup EXIT
 pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }

@@ -8,8 +8,8 @@
 # clean.
 #
 # The moments: most kills come a random 0-1.6 s after kconfigd answered
-# (so some fall past kinit's 1 s "stable" time, after which its backoff
-# starts over, and some before it, so that the backoff grows); every fifth
+# (odd ones past kinit's 1 s "stable" time, after which its backoff
+# starts over, even ones before it, so that the backoff grows); every fifth
 # comes as soon as the new kconfigd exists, before it is ready (mid-open,
 # mid-recovery).  The backoff stays far below its 30 s cap, so the test is
 # bounded; every wait is bounded too.
@@ -39,9 +39,13 @@ wait_until 20 "$BIN/kctl" get crash/app/seed || fail "boot import of crash.json"
 # writer W: transaction N sets app/wW_a = app/wW_b = N; N is acknowledged
 # (appended to acked.W) only when the reply says ok.  Until acknowledged, N
 # is retried (idempotent: the same values again).
+# A writer ends with the test: also when the test is killed (ctest's
+# timeout sends SIGKILL, so no trap runs) or outlives its own bound.
+TEST_PID=$$ WRITERS_END=$((SECONDS + 280))
 writer() {
     local w=$1 n=1 ops
-    while [ ! -e "$T/stop-writers" ]; do
+    while [ ! -e "$T/stop-writers" ] && kill -0 "$TEST_PID" 2>/dev/null &&
+        [ "$SECONDS" -lt "$WRITERS_END" ]; do
         ops="[{\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_a\",\"type\":\"integer\",\"values\":[$n]},
               {\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_b\",\"type\":\"integer\",\"values\":[$n]}]"
         if timeout 10 "$BIN/ksock" call "$SOCK" repo.commit \
@@ -62,7 +66,15 @@ cp=$(daemon_pid kconfigd)
 for i in $(seq 1 $KILLS); do
     if [ $((i % 5)) -ne 0 ]; then
         wait_until 40 is_ready "$cp" || fail "kconfigd $cp not ready before kill $i"
-        sleep "$((RANDOM % 2)).$((RANDOM % 6))$((RANDOM % 10))"
+        # Odd kills past kinit's 1 s stable time (the backoff starts
+        # over), even ones before it (it grows): random moments, bounded
+        # backoff (left to chance, ten short runs in a row once reached
+        # the 30 s cap and the test's time ran out).
+        if [ $((i % 2)) -eq 1 ]; then
+            sleep "1.$((RANDOM % 5 + 1))$((RANDOM % 10))"
+        else
+            sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
+        fi
     fi
     kill -KILL "$cp" 2>/dev/null || true
     pids+=("$cp")
