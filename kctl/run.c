@@ -113,6 +113,8 @@ kctl_rpc_until(kctl_ctx *ctx, int daemon, kproto_method_id id, cJSON *params,
     const char *object, cJSON **result, int64_t reach_end)
 {
 	char *errmsg = NULL;
+	long  pause_ms = 5; /* a daemon coming up answers within ms: 5 ms,
+	                       doubling to 100 ms while it stays away */
 	int   rv;
 
 	for (;;) {
@@ -120,11 +122,13 @@ kctl_rpc_until(kctl_ctx *ctx, int daemon, kproto_method_id id, cJSON *params,
 		    cJSON_Duplicate(params, 1) : params;
 
 		rv = kctl_call(ctx, daemon, id, p, result, &errmsg);
-		if (rv != KE_UNAVAILABLE || kctl_mono_ms() + 100 >= reach_end)
+		if (rv != KE_UNAVAILABLE || kctl_mono_ms() + pause_ms >= reach_end)
 			break;
 		free(errmsg);
 		errmsg = NULL;
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = pause_ms * 1000000L}, NULL);
+		if ((pause_ms *= 2) > 100)
+			pause_ms = 100;
 	}
 	if (reach_end > 0)
 		cJSON_Delete(params);

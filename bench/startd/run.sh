@@ -6,7 +6,7 @@
 #   1. floor: a C posix_spawn loop starting the same N processes
 #      (`sh -c "sleep 100000; : MARK"`, each in its own session), until all
 #      are spawned (bench_floor spawn);
-#   2. SystemK: N services with a random dependency DAG (each depends on up
+#   2. SystemK (1 and 2 alternate REPEAT times; medians): N services with a random dependency DAG (each depends on up
 #      to 3 of the services before it, require_all), delay 0: time from
 #      kinit's start (which imports the manifests) to `kctl wait default`,
 #      and the states persisted in kconfigd (state.list) checked;
@@ -27,6 +27,7 @@ BIN=$(cd "${1:?usage: run.sh BIN_DIR [N]}" && pwd)
 N=${2:-1000}
 R=${R:-20}   # restarts measured under SystemK
 RP=${RP:-5}  # under each peer (s6 throttles restarts to one a second)
+REPEAT=${REPEAT:-3} # boots of SystemK, each next to a run of the floor
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 "$top/scripts/deps.sh" s6 runit >/dev/null
 # Run-time files (sockets, logs, the peers' service and supervise dirs) on
@@ -70,9 +71,6 @@ pss_sum() { local s=0 p; for p in "$@"; do s=$((s + $(pss "$p"))); done; echo "$
 # The supervisors under a scanner: its children.
 children() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
 
-# 1. the floor: a posix_spawn loop of the same N processes.
-# (bench_floor kills the process groups it started.)
-base_ms=$("$BIN/bench_floor" spawn "$N" /bin/sh -c "sleep 100000; : $M base" | awk '{print $4}')
 restart_floor=$("$BIN/bench_floor" restart 200 | awk '{print $5}')
 
 # 2. N services, random DAG (seeded: the same graph every run).
@@ -92,13 +90,32 @@ for i in $(seq 1 "$N"); do
     printf '{"service": "b%d", "start": {"exec": ["/bin/sh", "-c", "sleep 100000; : %s sk"]}, "restart": {"delay_ms": 0}, "instances": {"default": {"enabled": true}}%s}\n' \
         "$i" "$M" "$dj" >"$SYSTEMK_MANIFEST_DIR/b$i.json"
 done
-t0=$(now_ms)
-"$BIN/kinit" 2>"$T/kinit.console" &
-KINIT=$!
-until "$BIN/ksock" hello "$SYSTEMK_RUN_DIR/startd.sock" >/dev/null 2>&1; do sleep 0.01; done
-"$BIN/kctl" wait default --timeout 600 >/dev/null
-t1=$(now_ms)
-up_ms=$((t1 - t0))
+# 1. and 2., REPEAT times, interleaved: the floor (a posix_spawn loop of
+# the same N processes; bench_floor kills the process groups it started),
+# then a boot from an empty repository: kinit's start (it imports the
+# manifests) to `kctl wait default` returning (which retries until kstartd
+# listens, no other process polling beside it).  Medians are reported.
+boot() { # sets KINIT and UP (ms)
+    local t0
+    rm -rf "$SYSTEMK_RUN_DIR" "$SYSTEMK_STATE_DIR" "$SYSTEMK_LOG_DIR"
+    t0=$(now_ms)
+    "$BIN/kinit" 2>"$T/kinit.console" &
+    KINIT=$!
+    "$BIN/kctl" wait default --timeout 600 >/dev/null
+    UP=$(($(now_ms) - t0))
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+floors=() ups=()
+for r in $(seq "$REPEAT"); do
+    floors+=("$("$BIN/bench_floor" spawn "$N" /bin/sh -c "sleep 100000; : $M base" | awk '{print $4}')")
+    boot
+    ups+=("$UP")
+    if [ "$r" -lt "$REPEAT" ]; then
+        kill -TERM "$KINIT"; wait "$KINIT" 2>/dev/null || true; KINIT=
+    fi
+done
+base_ms=$(median "${floors[@]}")
+up_ms=$(median "${ups[@]}")
 [ "$("$BIN/kctl" list --json | jq '[.[] | select(.state == "online")] | length')" = "$N" ] || {
     echo "not all online" >&2; exit 1; }
 # The states are in kconfigd's volatile namespace (written in batches).
@@ -158,6 +175,7 @@ read -r rs_up rs_pss rs_p50 < <(peer runit "$RDIR" "$t0")
 
 r2() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b <= 0) print "null"; else printf "%.2f", a / b }'; }
 jq -n --argjson n "$N" --argjson base "$base_ms" --argjson up "$up_ms" \
+    --arg floors "${floors[*]}" --arg ups "${ups[*]}" \
     --argjson persisted "$persisted" \
     --argjson pk "$pss_kinit" --argjson ps "$pss_startd" --argjson pc "$pss_configd" \
     --argjson rss "$rss_startd" --argjson cpu "$cpu" \
@@ -169,6 +187,7 @@ jq -n --argjson n "$N" --argjson base "$base_ms" --argjson up "$up_ms" \
     --argjson r_rs "$(r2 "$rs_up" "$base_ms")" \
     '{services: $n, spawn_floor_ms: $base,
       bring_up_ms: {systemk: $up, s6: $s6up, runit: $rsup},
+      runs_ms: {floor: $floors, systemk: $ups},
       ratio_to_floor: {systemk: $r_sk, s6: $r_s6, runit: $r_rs},
       systemk_states_persisted: $persisted,
       pss_kib: {kinit: $pk, kstartd: $ps, kconfigd: $pc,
