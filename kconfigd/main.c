@@ -43,6 +43,7 @@
  * SIGHUP is logged and ignored.
  */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
@@ -62,11 +63,17 @@
 
 #define BATCH_MAX 512 /* requests in one group commit */
 #define TRIM_IDLE_MS 200 /* idle this long after work: give memory back */
+#define MMAP_IDLE (128 << 10) /* allocations this big get their own map */
+
+/* Set (to our pid) across the exec after a boot import: the repository
+ * was checked and written by this very process a moment ago. */
+#define ENV_IMPORTED "SYSTEMK_KCONFIGD_IMPORTED"
 
 typedef struct opts {
 	kipc_paths paths;
 	int        ready_fd;
 	bool       boot_import;
+	bool       imported; /* ENV_IMPORTED named this process */
 } opts;
 
 static void
@@ -101,6 +108,9 @@ parse_args(opts *o, int argc, char **argv)
 	kipc_paths_from_env(&o->paths);
 	o->ready_fd = env != NULL ? parse_fd(env) : -1;
 	o->boot_import = false;
+	env = getenv(ENV_IMPORTED);
+	o->imported = env != NULL && strtol(env, NULL, 10) == (long)getpid();
+	unsetenv(ENV_IMPORTED);
 	while (i < argc) {
 		if ((rc = kipc_paths_arg(&o->paths, argc, argv, &i)) == 1)
 			continue;
@@ -373,25 +383,6 @@ publish(krepo *repo, nng_socket *pub)
 }
 
 /*
- * Big allocations: their own mappings, given back when freed -- except
- * inside a group commit.  There each request runs in a nested LMDB
- * transaction, which mallocs its own 2 MiB dirty list and 1 MiB free
- * list and frees them at its end: as mappings that was an mmap, page
- * faults and an munmap (shooting down the other threads' TLBs) twice per
- * request.  From the heap, with no trim between, each request reuses the
- * last one's pages.  The idle trim gives them back (loop).
- */
-#define MMAP_IDLE  (128 << 10)
-#define MMAP_BATCH (8 << 20)
-
-static void
-malloc_for_batch(bool on)
-{
-	mallopt(M_MMAP_THRESHOLD, on ? MMAP_BATCH : MMAP_IDLE);
-	mallopt(M_TRIM_THRESHOLD, on ? 2 * MMAP_BATCH : MMAP_IDLE);
-}
-
-/*
  * Runs p[*i...] inside one group commit until the end, an unbatched
  * request or a full map; replies to them after the commit.
  */
@@ -401,10 +392,8 @@ run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
 	char why[KCFG_ERR_MAX] = "";
 	int  start = *i, cke;
 
-	malloc_for_batch(true);
 	cke = krepo_batch_begin(repo, why, sizeof(why));
 	if (cke != KE_OK) {
-		malloc_for_batch(false);
 		for (; *i < n; (*i)++)
 			p[*i].ke = cke, snprintf(p[*i].why, sizeof(p[*i].why), "%s", why);
 		finish(&p[start], n - start, KE_OK, "");
@@ -420,7 +409,6 @@ run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
 		}
 	}
 	cke = krepo_batch_end(repo, why, sizeof(why));
-	malloc_for_batch(false);
 	finish(&p[start], *i - start, cke, why);
 	if (cke == KE_OK)
 		publish(repo, pub);
@@ -531,9 +519,45 @@ events_open(const opts *o, nng_socket *pub)
 	return 0;
 }
 
+/*
+ * After the boot import: this program again, without --boot-import (same
+ * pid, readiness fd, blocked and pending signals).  The import scatters
+ * its few long-lived allocations over a heap it grew to 20 MiB: the trim
+ * gave back all but about 1.1 MiB, pinned by 0.2 MiB in use.  A new image
+ * starts from the imported repository with a heap of its own size.
+ * Returns only when it could not (then this process goes on).
+ */
+static void
+reexec_without_import(char **argv)
+{
+	char   *nargv[32], pid[24], self[PATH_MAX];
+	ssize_t len;
+	int     n = 0;
+
+	for (int i = 0; argv[i] != NULL; i++) {
+		if (strcmp(argv[i], "--boot-import") == 0)
+			continue;
+		if (n == (int)(sizeof(nargv) / sizeof(nargv[0])) - 1)
+			return;
+		nargv[n++] = argv[i];
+	}
+	nargv[n] = NULL;
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (setenv(ENV_IMPORTED, pid, 1) != 0)
+		return;
+	/* By its path (not /proc/self/exe): the name (comm) comes from it. */
+	if ((len = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return;
+	self[len] = '\0';
+	execv(self, nargv);
+	unsetenv(ENV_IMPORTED);
+	klog_warn("unable to start again after the import (%s): going on "
+	    "with this heap", strerror(errno));
+}
+
 /* Everything up to the loop; returns a KEXIT_* code on failure. */
 static int
-start(const opts *o, krepo **repo, kipc_server **srv, int *sfd)
+start(const opts *o, char **argv, krepo **repo, kipc_server **srv, int *sfd)
 {
 	char why[KCFG_ERR_MAX], sock[512];
 	int  dexit = KEXIT_FAILURE, ke;
@@ -557,7 +581,8 @@ start(const opts *o, krepo **repo, kipc_server **srv, int *sfd)
 		    strerror(errno));
 		return KEXIT_STATEDIR;
 	}
-	if (krepo_open(repo, o->paths.state_dir, o->paths.run_dir, &dexit, why,
+	if ((o->imported ? krepo_open_checked : krepo_open)(repo,
+	        o->paths.state_dir, o->paths.run_dir, &dexit, why,
 	        sizeof(why)) != KE_OK) {
 		klog_err("%s", why);
 		return dexit;
@@ -572,6 +597,14 @@ start(const opts *o, krepo **repo, kipc_server **srv, int *sfd)
 			klog_warn("%s", why);
 		kcfgd_boot_import(*repo, o->paths.manifest_dir);
 		cJSON_Delete(krepo_take_events(*repo));
+		krepo_close(*repo);
+		*repo = NULL;
+		reexec_without_import(argv);
+		if (krepo_open_checked(repo, o->paths.state_dir,
+		        o->paths.run_dir, &dexit, why, sizeof(why)) != KE_OK) {
+			klog_err("%s", why);
+			return dexit;
+		}
 	}
 	if (kipc_path_join(sock, sizeof(sock), o->paths.run_dir,
 	        KPROTO_SOCK_CONFIGD) != 0) {
@@ -625,7 +658,7 @@ main(int argc, char **argv)
 		klog_err("unable to start: out of memory");
 		return KEXIT_NOMEM;
 	}
-	if ((rc = start(&o, &repo, &srv, &sfd)) == KEXIT_OK) {
+	if ((rc = start(&o, argv, &repo, &srv, &sfd)) == KEXIT_OK) {
 		have_pub = events_open(&o, &pub) == 0;
 		kipc_server_inline(srv, serve_read, repo);
 		replier_start(&rep_q);

@@ -69,6 +69,11 @@ typedef struct krepo krepo;
  */
 int  krepo_open(krepo **rp, const char *state_dir, const char *run_dir,
                 int *dexit, char *why, size_t whylen);
+/* krepo_open without the check: for a repository this process family has
+ * just checked and written (kconfigd after its boot import). */
+int  krepo_open_checked(krepo **rp, const char *state_dir,
+                        const char *run_dir, int *dexit, char *why,
+                        size_t whylen);
 void krepo_close(krepo *r);
 
 /*

@@ -33,6 +33,14 @@ run_case() {
 EOF
     run_bg "$mode"
     wait_until 20 "$KCTL" wait default --timeout 1 || fail "$mode: default not online"
+    # kconfigd runs itself again after its boot import (a fresh heap):
+    # the same process for kinit (pid, readiness), the same name.
+    cp=$(daemon_pid kconfigd)
+    [ -n "$cp" ] || fail "$mode: no process named kconfigd after the boot import"
+    grep -q "kconfigd is ready (pid $(awk '/^NSpid:/ {print $NF}' "/proc/$cp/status"))" "$CONSOLE" ||
+        fail "$mode: the kconfigd kinit started is not the one running"
+    grep -q -- --boot-import "/proc/$cp/cmdline" &&
+        fail "$mode: kconfigd still runs with --boot-import after the import"
 
     # ---- kconfigd: 20 SIGKILLs in a row ----------------------------------
     old=

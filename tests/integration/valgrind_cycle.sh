@@ -30,6 +30,14 @@ exec ${VG[*]} --log-file=$T/vg.$d.%p "$BIN/$d" "\$@"
 EOF
     chmod +x "$T/$d"
 done
+# kconfigd executes itself again after its boot import, setting
+# SYSTEMK_KCONFIGD_IMPORTED to its pid: followed, that image logs to
+# vg.kconfigd.PID.PID, the importing one (0 here) to vg.kconfigd.PID.0.
+cat >"$T/kconfigd" <<EOF
+#!/bin/sh
+SYSTEMK_KCONFIGD_IMPORTED=0 exec ${VG[*]} --trace-children=yes \\
+    --log-file=$T/vg.kconfigd.%p.%q{SYSTEMK_KCONFIGD_IMPORTED} "$BIN/kconfigd" "\$@"
+EOF
 cat >"$SYSTEMK_MANIFEST_DIR/a.json" <<'EOF'
 { "service": "a", "start": { "exec": ["/bin/sleep", "1000"] },
   "properties": { "app": { "k": { "type": "string", "value": "x" },
@@ -68,6 +76,15 @@ wait "$KP" || rc=$?
 n=0
 for f in "$T"/vg.*; do
     name=${f##*/vg.}
+    if ! grep -q "ERROR SUMMARY" "$f"; then
+        # An image that executed another (kconfigd after its import) ends
+        # without a summary: it must have reported nothing on the way.
+        grep -q "Command: " "$f" && ! grep -q " at 0x" "$f" ||
+            { cat "$f" >&2; fail "valgrind errors in $name"; }
+        echo "figure: valgrind $name: executed itself again, 0 errors on the way"
+        n=$((n + 1))
+        continue
+    fi
     grep -q "ERROR SUMMARY: 0 errors" "$f" || { cat "$f" >&2; fail "valgrind errors in $name"; }
     lost=$(grep -o "definitely lost: [0-9,]* bytes" "$f" | head -n 1 || true)
     [ -z "$lost" ] || [ "$lost" = "definitely lost: 0 bytes" ] || { cat "$f" >&2; fail "$name: $lost"; }
