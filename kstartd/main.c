@@ -406,7 +406,7 @@ loop(kstartd *k)
 			svc_log_flush(&k->paths);
 			first = false;
 		}
-		k_waiters_check(k);
+		/* (k_settle answered the waiters its pass satisfied) */
 		if (k->shutting_down && k_all_down(k))
 			break;
 		if (k->handing_over)
