@@ -284,7 +284,8 @@ svc_log_flush(const kipc_paths *p)
 	/* One open per instance even when its lines were held apart (the
 	 * boot holds every instance's first state line until its first
 	 * pass has spawned, whose lines come after). */
-	qsort(held.v, held.n, sizeof *held.v, by_dest);
+	if (held.n > 1) /* (held.v is NULL before the first line) */
+		qsort(held.v, held.n, sizeof *held.v, by_dest);
 	for (size_t i = 0; i < held.n;) {
 		const svc_config *cfg = held.v[i].cfg;
 		size_t            off = held.v[i].off, len = 0, j;
