@@ -406,7 +406,11 @@ loop(kstartd *k)
 			svc_log_flush(&k->paths);
 			first = false;
 		}
-		/* (k_settle answered the waiters its pass satisfied) */
+		/* After k_settle's k_persist, never before: a `kctl wait`
+		 * answered means the states it saw are in kconfigd, so a
+		 * kstartd SIGKILLed right after it is re-adopted from them
+		 * (answering first, a new kstartd started those again). */
+		k_waiters_check(k);
 		if (k->shutting_down && k_all_down(k))
 			break;
 		if (k->handing_over)

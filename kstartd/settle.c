@@ -352,9 +352,6 @@ k_settle(kstartd *k)
 		views_free(&w);
 	}
 	svc_log_flush(&k->paths);
-	/* Waiters first: the states' round trip to kconfigd need not delay
-	 * a `kctl wait` this pass satisfied (the log lines are written). */
-	k_waiters_check(k);
 	/* Shutting down, the states are written once, when all is down
 	 * (main.c): a round trip per wave of exits would only delay it. */
 	if (!k->shutting_down &&
