@@ -78,12 +78,12 @@ read_json(const char *path, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", strerror(errno));
 		return NULL;
 	}
-	/* A buffer the file's size (one byte more shows it grew past the
-	 * limit), not the limit's 4 MiB for every small manifest. */
-	cap = fstat(fd, &st) == 0 && st.st_size >= 0 &&
+	/* A buffer the file's size (one byte more shows it grew), not the
+	 * limit's 4 MiB for every small manifest. */
+	cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	        (unsigned long long)st.st_size < KPROTO_MAX_MSG
 	    ? (size_t)st.st_size + 1
-	    : KPROTO_MAX_MSG + 1;
+	    : KPROTO_MAX_MSG + 1; /* a size it cannot tell: the limit */
 	if ((buf = malloc(cap)) == NULL) {
 		close(fd);
 		snprintf(why, whylen, "out of memory");
@@ -106,29 +106,36 @@ read_json(const char *path, char *why, size_t whylen)
 	return j;
 }
 
-/* Validates dir/name into *svc; logs and returns -1 when it is bad. */
+/*
+ * Validates dir/name into *svc; returns -1 when it is bad, with the line
+ * to log in *err (malloc'd; the caller logs them in name order).
+ */
 static int
-load_one(const char *dir, const char *name, kcfg_service *svc)
+load_one(const char *dir, const char *name, kcfg_service *svc, char **err)
 {
-	char   path[512], why[KCFG_ERR_MAX];
+	char   path[512], why[KCFG_ERR_MAX], line[1024 + KCFG_ERR_MAX];
 	cJSON *j;
-	int    rc;
+	int    rc = -1;
 
 	memset(svc, 0, sizeof(*svc));
+	*err = NULL;
 	if (kipc_path_join(path, sizeof(path), dir, name) != 0) {
-		klog_err("unable to import '%s/%s': path too long", dir, name);
-		return -1;
+		snprintf(line, sizeof(line), "unable to import '%s/%s': path too "
+		    "long", dir, name);
+	} else if ((j = read_json(path, why, sizeof(why))) == NULL) {
+		snprintf(line, sizeof(line), "unable to import '%s': %s", path,
+		    why);
+	} else {
+		rc = kcfg_manifest_convert(j, name, svc, why, sizeof(why));
+		cJSON_Delete(j);
+		if (rc != 0) {
+			snprintf(line, sizeof(line), "unable to import '%s': %s",
+			    path, why);
+			kcfg_service_free(svc);
+		}
 	}
-	if ((j = read_json(path, why, sizeof(why))) == NULL) {
-		klog_err("unable to import '%s': %s", path, why);
-		return -1;
-	}
-	rc = kcfg_manifest_convert(j, name, svc, why, sizeof(why));
-	cJSON_Delete(j);
-	if (rc != 0) {
-		klog_err("unable to import '%s': %s", path, why);
-		kcfg_service_free(svc);
-	}
+	if (rc != 0 && (*err = strdup(line)) == NULL)
+		klog_err("%s", line); /* no memory to keep it: now, then */
 	return rc;
 }
 
@@ -145,12 +152,14 @@ import_batch(krepo *repo, const kcfg_service *svcs, int n, const char *what)
 	return ke;
 }
 
-/* Files [from, to) of names into svcs[i]; ok[i] says which are good. */
+/* Files [from, to) of names into svcs[i]; ok[i] says which are good,
+ * err[i] why one is not. */
 typedef struct loader {
 	const char   *dir;
 	char *const  *names;
 	kcfg_service *svcs;
 	bool         *ok;
+	char        **err;
 	int           from, to;
 } loader;
 
@@ -160,7 +169,8 @@ load_range(void *arg)
 	loader *l = arg;
 
 	for (int i = l->from; i < l->to; i++)
-		l->ok[i] = load_one(l->dir, l->names[i], &l->svcs[i]) == 0;
+		l->ok[i] = load_one(l->dir, l->names[i], &l->svcs[i],
+		    &l->err[i]) == 0;
 	return NULL;
 }
 
@@ -174,13 +184,18 @@ static int
 load_all(const char *dir, char *const *names, int n, kcfg_service *svcs)
 {
 	bool     *ok = calloc((size_t)n + 1, sizeof(*ok));
-	loader    a = { dir, names, svcs, ok, 0, n }, b = a;
+	char    **err = calloc((size_t)n + 1, sizeof(*err));
+	loader    a = { dir, names, svcs, ok, err, 0, n }, b = a;
 	pthread_t tid;
 	bool      two = false;
 	int       good = 0;
 
-	if (ok == NULL)
+	if (ok == NULL || err == NULL) {
+		klog_err("unable to import '%s': out of memory", dir);
+		free(ok);
+		free(err);
 		return 0;
+	}
 	if (n >= 64) {
 		a.to = b.from = n / 2;
 		two = pthread_create(&tid, NULL, load_range, &b) == 0;
@@ -190,10 +205,15 @@ load_all(const char *dir, char *const *names, int n, kcfg_service *svcs)
 	load_range(&a);
 	if (two)
 		pthread_join(tid, NULL);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (err[i] != NULL)
+			klog_err("%s", err[i]);
+		free(err[i]);
 		if (ok[i])
 			svcs[good++] = svcs[i];
+	}
 	free(ok);
+	free(err);
 	return good;
 }
 

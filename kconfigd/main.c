@@ -51,7 +51,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -530,10 +532,22 @@ events_open(const opts *o, nng_socket *pub)
 static void
 reexec_without_import(char **argv)
 {
-	char   *nargv[32], pid[24], self[PATH_MAX];
-	ssize_t len;
-	int     n = 0;
+	const char *path = (const char *)getauxval(AT_EXECFN), *base;
+	char       *nargv[32], pid[24];
+	struct stat self, named;
+	int         n = 0;
 
+	/* The path this image was started by (AT_EXECFN), so that the new one
+	 * has the same name (comm): only when it is still this program's
+	 * file, and not the dynamic loader (`ld.so kconfigd`), which would
+	 * take our options for its own.  Otherwise this process goes on. */
+	if (path == NULL || stat("/proc/self/exe", &self) != 0 ||
+	    stat(path, &named) != 0 || self.st_dev != named.st_dev ||
+	    self.st_ino != named.st_ino)
+		return;
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	if (strncmp(base, "ld-", 3) == 0 || strncmp(base, "ld.so", 5) == 0)
+		return;
 	for (int i = 0; argv[i] != NULL; i++) {
 		if (strcmp(argv[i], "--boot-import") == 0)
 			continue;
@@ -545,11 +559,7 @@ reexec_without_import(char **argv)
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	if (setenv(ENV_IMPORTED, pid, 1) != 0)
 		return;
-	/* By its path (not /proc/self/exe): the name (comm) comes from it. */
-	if ((len = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
-		return;
-	self[len] = '\0';
-	execv(self, nargv);
+	execv(path, nargv);
 	unsetenv(ENV_IMPORTED);
 	klog_warn("unable to start again after the import (%s): going on "
 	    "with this heap", strerror(errno));

@@ -1085,10 +1085,13 @@ import_snaps(tx *t, const kcfg_service *s, const char *inst, cJSON *refreshed,
 		char f[KCFG_FMRI_MAX];
 
 		kcfg_fmri_format(f, sizeof(f), svc, inst);
-		cJSON_AddItemToObject(views, f, view);
-		if (view == mview)
-			mview = NULL;
-		view = NULL;
+		if (!cJSON_AddItemToObject(views, f, view)) {
+			ke = oom(t);
+		} else {
+			if (view == mview)
+				mview = NULL;
+			view = NULL;
+		}
 	}
 	snap_memo(t, false);
 	if (view != mview)
