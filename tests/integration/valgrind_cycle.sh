@@ -31,8 +31,11 @@ EOF
     chmod +x "$T/$d"
 done
 # kconfigd executes itself again after its boot import, setting
-# SYSTEMK_KCONFIGD_IMPORTED to its pid: followed, that image logs to
-# vg.kconfigd.PID.PID, the importing one (0 here) to vg.kconfigd.PID.0.
+# SYSTEMK_KCONFIGD_IMPORTED to its pid -- not under valgrind, where its
+# /proc/self/exe is valgrind's own and differs from the path it was
+# started by, so it goes on in the one image.  Should it ever exec here,
+# the new image is followed and logs to vg.kconfigd.PID.PID, the
+# importing one (0 here) to vg.kconfigd.PID.0.
 cat >"$T/kconfigd" <<EOF
 #!/bin/sh
 SYSTEMK_KCONFIGD_IMPORTED=0 exec ${VG[*]} --trace-children=yes \\
