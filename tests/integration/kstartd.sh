@@ -102,6 +102,17 @@ rc=0; kctl status nosuch >/dev/null 2>&1 || rc=$?
 dbl=$(grep -m1 'start: pid' "$SYSTEMK_LOG_DIR/db:default.log" | cut -d' ' -f1)
 webl=$(grep -m1 'start: pid' "$SYSTEMK_LOG_DIR/web:default.log" | cut -d' ' -f1)
 [[ "$dbl" < "$webl" || "$dbl" == "$webl" ]] || fail "web started before db"
+# kstartd's own lines keep their order in each log, though the load's are
+# held until the first pass has spawned and written with that pass's.
+for f in db web; do
+    grep ' kstartd: ' "$SYSTEMK_LOG_DIR/$f:default.log" | head -n 3 |
+        sed 's/^[^ ]* kstartd: svc:[^ ]* //' >"$tmp/$f.first"
+    printf '%s\n' 'state: uninitialized -> offline' >"$tmp/want"
+    head -n 1 "$tmp/$f.first" | cmp -s - "$tmp/want" ||
+        fail "$f: the first kstartd line is not the load's: $(head -n 1 "$tmp/$f.first")"
+    sed -n 2p "$tmp/$f.first" | grep -q '^start: pid ' ||
+        fail "$f: the second kstartd line is not its start: $(sed -n 2p "$tmp/$f.first")"
+done
 
 # Environment: exactly the configured one plus PATH default and SYSTEMK_*.
 env_file=$tmp/web.env
