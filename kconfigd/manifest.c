@@ -1018,7 +1018,7 @@ dependency(mctx *c, cJSON *pgs, const cJSON *d)
 			return bad(c, "unknown key");
 		}
 	snprintf(pg, sizeof(pg), "dep_%s", name != NULL ? name : "");
-	if (name == NULL || !kcfg_name_ok(pg)) {
+	if (name == NULL || name[0] == '\0' || !kcfg_name_ok(pg)) {
 		if (cJSON_GetObjectItemCaseSensitive(d, "name") != NULL)
 			at(c, "name");
 		return bad(c, "expected a dependency name of 1 to %d characters "

@@ -300,6 +300,12 @@ START_TEST(bad_inputs_name_pointer)
 		  "{\"name\": \"d\", \"grouping\": \"require_all\", "
 		  "\"services\": [\"y\"]}]}",
 		  "web.json: /dependencies/1/name: duplicate dependency name" },
+		/* Found by fuzz_manifest: "" made the group "dep_", which no
+		 * field matches (a NULL dereference). */
+		{ "{\"service\": \"w\", \"dependencies\": [{\"name\": \"\", "
+		  "\"grouping\": \"require_all\", \"services\": [\"x\"]}]}",
+		  "web.json: /dependencies/0/name: expected a dependency name of 1 "
+		  "to 60 characters [A-Za-z0-9_.-]" },
 		{ "{\"service\": \"w\", \"instances\": {\"a/b\": {}}}",
 		  "web.json: /instances/a~1b: expected an instance name of 1 to 64 "
 		  "characters [A-Za-z0-9_.-]" },
