@@ -144,6 +144,11 @@ probe(int r, int nparents, char **parents)
 		}
 		if (found)
 			lat[got++] = now_us() - t0;
+		/* What the killed service left (a peer's `sh -c` leaves its
+		 * `sleep`, re-parented to PID 1): its group, after the
+		 * measure, unless that group is the supervisor's own. */
+		if (vpgid > 1 && vpgid != ppgid)
+			(void)kill(-vpgid, SIGKILL);
 		usleep(50000); /* let the supervisor settle */
 	}
 	if (got == 0) {

@@ -53,8 +53,17 @@ tree_of() {
     for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_of "$c"; done
 }
 kill_tree() { # PID: it and every descendant, with their process groups
-    local p
-    for p in $(tree_of "$1"); do
+    local p seen= now
+    # Frozen first, walked until no new process appears (a supervisor
+    # between the walk and its kill could spawn one outside the list),
+    # then killed.
+    now=$(tree_of "$1")
+    while [ "$now" != "$seen" ]; do
+        seen=$now
+        for p in $seen; do kill -STOP "$p" 2>/dev/null || true; done
+        now=$(tree_of "$1")
+    done
+    for p in $seen; do
         kill -KILL -- "-$p" 2>/dev/null || true
         kill -KILL "$p" 2>/dev/null || true
     done
