@@ -595,27 +595,6 @@ level_get(tx *t, const char *svc, const char *inst, cJSON **pgs)
 	return ke;
 }
 
-/* The editing view of an instance; with manifest_only, the manifest layer. */
-static int
-view_get(tx *t, const char *svc, const char *inst, bool manifest_only,
-         cJSON **view)
-{
-	cJSON *l[4] = { NULL, NULL, NULL, NULL };
-	int    ke = layer_get(t, svc, "", "manifest", &l[0]);
-
-	if (ke == KE_OK && !manifest_only)
-		ke = layer_get(t, svc, "", "admin", &l[1]);
-	if (ke == KE_OK)
-		ke = layer_get(t, svc, inst, "manifest", &l[2]);
-	if (ke == KE_OK && !manifest_only)
-		ke = layer_get(t, svc, inst, "admin", &l[3]);
-	if (ke == KE_OK && (*view = kcfg_view(l[0], l[1], l[2], l[3])) == NULL)
-		ke = oom(t);
-	for (int i = 0; i < 4; i++)
-		cJSON_Delete(l[i]);
-	return ke;
-}
-
 /*
  * Both views of an instance from one read of its four layers: the
  * manifest's (*mview) and the editing view (*view).  svc_m and inst_m, when
@@ -652,6 +631,27 @@ views_get(tx *t, const char *svc, const char *inst, const cJSON *svc_m,
 		ke = oom(t);
 	for (int i = 0; i < 4; i++)
 		cJSON_Delete(l[i]);
+	return ke;
+}
+
+/* The editing view of an instance; with manifest_only, the manifest layer. */
+static int
+view_get(tx *t, const char *svc, const char *inst, bool manifest_only,
+         cJSON **view)
+{
+	cJSON *m = NULL, *v = NULL;
+	int    ke = views_get(t, svc, inst, NULL, NULL, &m, &v);
+
+	*view = NULL;
+	if (ke == KE_OK) {
+		*view = manifest_only ? m : v;
+		if (m != v) /* the other one */
+			cJSON_Delete(manifest_only ? v : m);
+	} else {
+		if (m != v)
+			cJSON_Delete(v);
+		cJSON_Delete(m);
+	}
 	return ke;
 }
 
