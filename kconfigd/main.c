@@ -24,9 +24,10 @@
  * exactly one reply, an error reply included.
  *
  * Group commit.  Each wake-up drains every queued request (up to
- * BATCH_MAX), opens one parent LMDB write transaction, runs each write in a
- * nested transaction of it (a failing write aborts only itself), commits
- * the parent once -- one fsync for the lot -- and only then replies to all
+ * BATCH_MAX), opens one LMDB write transaction, runs each write in it (one
+ * that fails after writing sends the batch round again, each write then in
+ * a nested transaction that a failure aborts alone), commits it once --
+ * one fsync for the lot -- and only then replies to all
  * and publishes their events on events.sock.  A reply therefore always
  * means durable.  The replies themselves are encoded and sent by a second
  * thread, the replier, so that the loop starts the next batch at once.
@@ -386,15 +387,21 @@ publish(krepo *repo, nng_socket *pub)
 
 /*
  * Runs p[*i...] inside one group commit until the end, an unbatched
- * request or a full map; replies to them after the commit.
+ * request or a full map; replies to them after the commit.  Requests run
+ * in the batch's own transaction; when one fails halfway through its
+ * writes, the batch is dropped and run again with each request in a
+ * nested transaction of its own (repo.h: Group commit).  Nothing was
+ * replied yet, and each request does the same again on the same data.
  */
 static void
 run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
 {
 	char why[KCFG_ERR_MAX] = "";
 	int  start = *i, cke;
+	bool nested = false;
 
-	cke = krepo_batch_begin(repo, why, sizeof(why));
+again:
+	cke = krepo_batch_begin(repo, nested, why, sizeof(why));
 	if (cke != KE_OK) {
 		for (; *i < n; (*i)++)
 			p[*i].ke = cke, snprintf(p[*i].why, sizeof(p[*i].why), "%s", why);
@@ -403,6 +410,12 @@ run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
 	}
 	for (; *i < n && kipc_req_method(p[*i].r)->id != KM_REPO_BACKUP; (*i)++) {
 		run_one(repo, &p[*i]);
+		if (krepo_batch_poisoned(repo)) {
+			krepo_batch_abort(repo);
+			*i = start;
+			nested = true;
+			goto again;
+		}
 		/* A full map: commit what we have, grow, run it again --
 		 * unless it was alone, then the map cannot take it. */
 		if (krepo_batch_full(repo) && (*i > start || !p[*i].retried)) {

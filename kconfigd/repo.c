@@ -48,6 +48,8 @@ typedef struct kvenv {
 	size_t      peak_bytes; /* the most one wrote since the env opened */
 	bool        full;   /* the last write of the batch met MDB_MAP_FULL */
 	bool        grow;   /* grow the map before the next batch */
+	bool        nested; /* the batch runs each write in a nested txn */
+	bool        poisoned; /* a write failed halfway in the batch's txn */
 	cJSON      *events; /* committed (to the batch) and not yet taken */
 	/* Read transactions may run on other threads (repo.h: readers);
 	 * they hold this shared, map growth holds it exclusively, as LMDB
@@ -102,6 +104,7 @@ typedef struct tx {
 	const cJSON *memo_pgs;
 	char        *memo_text;
 	size_t  *bytes;  /* the env's txn_bytes */
+	bool     wrote;  /* a put or delete was made */
 } tx;
 
 static int
@@ -138,6 +141,7 @@ kv_put_text(tx *t, const char *key, const char *text)
 
 	if (t->bytes != NULL)
 		*t->bytes += k.mv_size + v.mv_size;
+	t->wrote = true;
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
 }
@@ -243,6 +247,7 @@ kv_del_prefix(tx *t, const char *prefix)
 		if (rc != 0 || k.mv_size < plen ||
 		    memcmp(k.mv_data, prefix, plen) != 0)
 			break;
+		t->wrote = true;
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 	}
@@ -929,16 +934,31 @@ grow(kvenv *e)
  * aborts it: a dry run).  On MDB_MAP_FULL, from a write or from the commit,
  * aborts, doubles the map (no transaction is open then, as LMDB requires)
  * and runs fn again from the start.
+ *
+ * Inside a group commit fn runs in the batch's own transaction: a nested
+ * transaction costs LMDB two big arrays (3 MiB, an mmap and a munmap with
+ * its TLB shootdown on every core) and was a third of a commit's CPU.
+ * Requests check before they write, so one that fails has mostly written
+ * nothing and left the batch as it was.  One that fails after a write (a
+ * cycle found at the end, a full map, out of memory) poisons the batch:
+ * the caller aborts it and runs the same requests again, each in a nested
+ * transaction (krepo_batch_begin with nested), where a failure undoes only
+ * itself.  A dry run is always nested, as it ends in an abort.
  */
 static int
 run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
           size_t whylen)
 {
 	for (int tries = 0;; tries++) {
-		tx  t = { .dbi = e->dbi, .why = why, .whylen = whylen,
+		tx   t = { .dbi = e->dbi, .why = why, .whylen = whylen,
 			.bytes = &e->txn_bytes };
-		int rc = mdb_txn_begin(e->env, e->batch, 0, &t.txn), ke;
+		bool direct = e->batch != NULL && !e->nested && commit;
+		int  rc = 0, ke;
 
+		if (direct)
+			t.txn = e->batch;
+		else
+			rc = mdb_txn_begin(e->env, e->batch, 0, &t.txn);
 		if (e->batch == NULL)
 			e->txn_bytes = 0;
 
@@ -946,17 +966,26 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 		if (rc != 0)
 			return mfail(&t, rc, "begin a transaction on", e->name);
 		ke = fn(&t, arg);
-		if (ke == KE_OK && commit) {
+		if (direct) {
+			if (ke == KE_OK)
+				events_keep(e, &t);
+			else if (t.wrote || t.mrc != 0) {
+				e->poisoned = true;
+				e->grow = e->grow || t.mrc == MDB_MAP_FULL;
+			}
+		} else if (ke == KE_OK && commit) {
 			if ((rc = mdb_txn_commit(t.txn)) != 0)
 				ke = mfail(&t, rc, "commit", e->name);
+			if (ke == KE_OK)
+				events_keep(e, &t);
 		} else
 			mdb_txn_abort(t.txn);
-		if (ke == KE_OK && commit)
-			events_keep(e, &t);
 		cJSON_Delete(t.events);
 		free(t.evix);
 		if (e->batch == NULL && e->txn_bytes > e->peak_bytes)
 			e->peak_bytes = e->txn_bytes;
+		if (direct)
+			return ke;
 		if (t.mrc == MDB_MAP_FULL && e->batch != NULL) {
 			/* Inside a group commit the map cannot grow: the
 			 * caller commits what it has, grows, runs this again. */
@@ -2063,6 +2092,7 @@ layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
 		}
 		gen_count(gens, n->string);
 		moved = true;
+		t->wrote = true;
 		if (text != NULL) {
 			nv = mval(text);
 			rc = mdb_put(t->txn, t->dbi, &kv, &nv, 0);
@@ -2361,12 +2391,14 @@ commit_cause(kvenv *e, int rc)
 }
 
 int
-krepo_batch_begin(krepo *r, char *why, size_t whylen)
+krepo_batch_begin(krepo *r, bool nested, char *why, size_t whylen)
 {
 	int rc;
 
 	grow_ahead(&r->p);
 	r->p.txn_bytes = 0;
+	r->p.nested = nested;
+	r->p.poisoned = false;
 	if ((rc = mdb_txn_begin(r->p.env, NULL, 0, &r->p.batch)) != 0) {
 		r->p.batch = NULL;
 		snprintf(why, whylen, "unable to begin a transaction on '%s': %s",
@@ -2382,6 +2414,23 @@ krepo_batch_full(krepo *r)
 	return r->p.full;
 }
 
+bool
+krepo_batch_poisoned(krepo *r)
+{
+	return r->p.poisoned;
+}
+
+void
+krepo_batch_abort(krepo *r)
+{
+	if (r->p.batch != NULL)
+		mdb_txn_abort(r->p.batch);
+	r->p.batch = NULL;
+	r->p.poisoned = r->p.nested = false;
+	cJSON_Delete(r->p.events);
+	r->p.events = NULL;
+}
+
 int
 krepo_batch_end(krepo *r, char *why, size_t whylen)
 {
@@ -2391,6 +2440,7 @@ krepo_batch_end(krepo *r, char *why, size_t whylen)
 		return KE_OK;
 	rc = mdb_txn_commit(r->p.batch);
 	r->p.batch = NULL;
+	r->p.nested = false;
 	if (r->p.txn_bytes > r->p.peak_bytes)
 		r->p.peak_bytes = r->p.txn_bytes;
 	if (rc != 0) {

@@ -182,16 +182,26 @@ int krepo_revert(krepo *r, const char *svc, const char *inst,
                  size_t whylen);
 
 /*
- * Group commit.  Between begin and end every write runs in a nested
- * transaction of one parent: a failing write aborts only itself, and end
- * commits the parent with one fsync.  Replies must wait for end; when end
- * fails, no write of the batch happened.  A write that meets a full map
- * fails with KE_BUSY and krepo_batch_full() turns true: end the batch and
- * run it again in the next (begin grows the map first).
+ * Group commit.  Between begin and end every write runs in one parent
+ * transaction, and end commits it with one fsync.  Replies must wait for
+ * end; when end fails, no write of the batch happened.
+ *
+ * Without nested, writes run in the parent itself.  One that fails before
+ * writing leaves the batch as it was; one that fails after a write makes
+ * krepo_batch_poisoned() true: krepo_batch_abort() the batch and run the
+ * same requests again in one begun with nested, where each write runs in
+ * a nested transaction and a failing one aborts only itself.
+ *
+ * A write that meets a full map in a nested batch fails with KE_BUSY and
+ * krepo_batch_full() turns true: end the batch and run the rest in the
+ * next (begin grows the map first).
  */
-int    krepo_batch_begin(krepo *r, char *why, size_t whylen);
+int    krepo_batch_begin(krepo *r, bool nested, char *why, size_t whylen);
 int    krepo_batch_end(krepo *r, char *why, size_t whylen);
 bool   krepo_batch_full(krepo *r);
+bool   krepo_batch_poisoned(krepo *r);
+/* Drops the batch: its writes and its events. */
+void   krepo_batch_abort(krepo *r);
 /* The events of committed writes since the last call, [...] or NULL. */
 cJSON *krepo_take_events(krepo *r);
 

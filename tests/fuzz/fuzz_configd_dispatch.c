@@ -52,14 +52,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (meth != NULL && (meth->daemons & KD_CONFIGD) &&
 		    meth->id != KM_REPO_BACKUP &&
 		    kipc_params_check(meth, m.params, why, sizeof(why)) == KE_OK) {
+			/* Batches alternate between writes in the batch's
+			 * own transaction and nested ones; a poisoned batch is
+			 * dropped and goes on nested, as kconfigd's loop does. */
 			if (n % 64 == 0)
-				krepo_batch_begin(repo, why, sizeof(why));
+				krepo_batch_begin(repo, (n / 64) % 2 == 1, why,
+				    sizeof(why));
 			for (int priv = 0; priv < 2; priv++) {
 				cJSON *res = NULL;
 
 				kcfgd_dispatch(repo, meth->id, m.params, priv, &res, why,
 				    sizeof(why));
 				cJSON_Delete(res);
+				if (krepo_batch_poisoned(repo)) {
+					krepo_batch_abort(repo);
+					krepo_batch_begin(repo, true, why, sizeof(why));
+				}
 			}
 			if (++n % 64 == 0)
 				krepo_batch_end(repo, why, sizeof(why));

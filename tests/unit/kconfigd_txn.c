@@ -238,7 +238,7 @@ START_TEST(group_commit)
 	krepo *r = open_web();
 	cJSON *ev;
 
-	ck_assert_int_eq(krepo_batch_begin(r, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
 	ck_assert_int_eq(commit(r, "[" SET("port", "", "1") "]", NULL), KE_OK);
 	ck_assert_int_eq(commit(r, "[" SET("port", "", "\"bad\"") "]", NULL),
 	    KE_INVALID);
@@ -407,6 +407,54 @@ START_TEST(dependency_groups_stay_whole)
 }
 END_TEST
 
+/*
+ * A batch's writes run in its own transaction.  A request that fails
+ * before writing leaves it as it was; one that fails after writing (a
+ * dependency cycle is found only once the groups are written) poisons it:
+ * aborted, its writes are gone, and the same requests run again nested,
+ * each failure then undoing only itself.
+ */
+START_TEST(poisoned_batch_runs_again_nested)
+{
+	krepo      *r = open_web();
+	const char *self = "[" DSET("dep_s", "grouping", "string",
+	    "\"require_all\"") ", " DSET("dep_s", "restart_on", "string",
+	    "\"none\"") ", " DSET("dep_s", "services", "fmri",
+	    "\"svc:/web:default\"") "]";
+	cJSON      *ev, *pgs = NULL;
+	long long   gen;
+
+	for (int nested = 0; nested < 2; nested++) {
+		ck_assert_int_eq(krepo_batch_begin(r, nested, why, sizeof(why)),
+		    KE_OK);
+		ck_assert_int_eq(commit(r, "[" SET("port", "", "1") "]", NULL),
+		    KE_OK);
+		ck_assert_int_eq(commit(r, "[" SET("port", "", "\"bad\"") "]",
+		                     NULL), KE_INVALID);
+		ck_assert(!krepo_batch_poisoned(r));
+		ck_assert_int_eq(commit(r, self, NULL), KE_INVALID);
+		ck_assert_msg(strstr(why, "dependency cycle") != NULL, "%s", why);
+		ck_assert(krepo_batch_poisoned(r) == !nested);
+		if (!nested)
+			krepo_batch_abort(r);
+	}
+	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"n\"") "]", NULL),
+	    KE_OK);
+	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "1");
+	ck_assert_str_eq(app(r, "name", NULL), "n");
+	ck_assert_int_eq(krepo_get_gens(r, "web", "default", NULL, &pgs, &gen,
+	                     NULL, why, sizeof(why)), KE_OK);
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(pgs, "dep_s"));
+	cJSON_Delete(pgs);
+	/* The aborted round's event is gone with it. */
+	ev = krepo_take_events(r);
+	ck_assert_int_eq(cJSON_GetArraySize(ev), 2);
+	cJSON_Delete(ev);
+	krepo_close(r);
+}
+END_TEST
+
 /* repo.get as text (kcfgd_get_text), as kconfigd's IPC threads run it. */
 static char *
 get_text(krepo *r, const char *params, bool privileged)
@@ -466,6 +514,7 @@ suite(void)
 	tcase_add_test(tc, backup_and_check);
 	tcase_add_test(tc, cached_views_and_group_scope);
 	tcase_add_test(tc, dependency_groups_stay_whole);
+	tcase_add_test(tc, poisoned_batch_runs_again_nested);
 	tcase_add_test(tc, memo_follows_commits_and_privilege);
 	tcase_add_test(tc, release_after_big_import);
 	suite_add_tcase(s, tc);
