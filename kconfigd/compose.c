@@ -204,6 +204,25 @@ kcfg_view(const cJSON *svc_manifest, const cJSON *svc_admin,
 	return view;
 }
 
+const cJSON *
+kcfg_view_prop(const cJSON *const *layers, int n, const char *pg,
+               const char *prop)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(layers[i], pg);
+		const cJSON *p;
+
+		if (g == NULL)
+			continue;
+		if ((p = cJSON_GetObjectItemCaseSensitive(g, prop)) != NULL)
+			return kcfg_tombstone(p) ? NULL : p;
+		if (kcfg_tombstone(cJSON_GetObjectItemCaseSensitive(g,
+		        KCFG_PG_MASK)))
+			return NULL;
+	}
+	return NULL;
+}
+
 void
 kcfg_strip_secrets(cJSON *pgs)
 {

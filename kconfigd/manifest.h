@@ -149,6 +149,16 @@ cJSON *kcfg_compose(const cJSON *base, const cJSON *over);
 cJSON *kcfg_view(const cJSON *svc_manifest, const cJSON *svc_admin,
                  const cJSON *inst_manifest, const cJSON *inst_admin);
 /*
+ * The property view[pg][prop] that kcfg_view would compose from layers[0]
+ * (the bottom) to layers[n - 1], without composing: the topmost layer
+ * whose group names the property decides (a tombstone: none), and one
+ * whose group is masked hides the layers below.  Lent from its layer.
+ * Like kcfg_view, it takes the bottom layer (a manifest) as it is: one
+ * holds no tombstones.
+ */
+const cJSON *kcfg_view_prop(const cJSON *const *layers, int n,
+                            const char *pg, const char *prop);
+/*
  * Tombstones, in admin layers only: a property {"deleted": true} removes
  * the property of its name from the layers below; a property named
  * KCFG_PG_MASK (never a valid name) that is a tombstone removes the whole

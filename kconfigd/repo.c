@@ -36,8 +36,42 @@
 /* A transaction that wrote this much leaves its pages to krepo_release. */
 #define RELEASE_BYTES ((size_t)512 << 10)
 
+/*
+ * The writer's parsed values.  Inside a group commit, requests run in the
+ * batch's own transaction on one thread, and most of a commit's CPU went
+ * to parsing the same few records (the service's generation, the level's
+ * generations, the groups it edits) that the request before it had just
+ * printed.  The cache keeps them parsed: a value read in the batch's
+ * transaction (kv_peek) or written by it with its parsed form at hand
+ * (kv_put_owned), or the knowledge that the key is absent.
+ *
+ * It stays exact because kconfigd is the only writer and every write of a
+ * direct batch goes through it (kv_put_text and kv_del_prefix forget what
+ * they overwrite; layer_put_some keeps what it wrote).  Whatever else may
+ * change data drops it all: a write outside a direct batch (run_write), a
+ * batch that is aborted or fails to commit.  It is dropped at idle too
+ * (krepo_release).  Only the loop's writes use it; readers on nng's
+ * threads never see it.  A value replaced or dropped while a request runs
+ * goes to that request's grave (tx), so what kv_peek lent stays valid
+ * until the request ends.
+ */
+#define KCACHE_BUCKETS 256
+#define KCACHE_MAX     4096 /* entries; more, and it starts over */
+
+typedef struct kcent {
+	struct kcent *next;
+	cJSON        *val; /* NULL: the key is absent */
+	char          key[];
+} kcent;
+
+typedef struct kcache {
+	kcent *b[KCACHE_BUCKETS];
+	size_t n;
+} kcache;
+
 typedef struct kvenv {
 	MDB_env    *env;
+	kcache     *cache;  /* the writer's, or NULL (see kcache) */
 	MDB_dbi     dbi;
 	size_t      mapsize;
 	const char *name;   /* for messages */
@@ -105,6 +139,8 @@ typedef struct tx {
 	char        *memo_text;
 	size_t  *bytes;  /* the env's txn_bytes */
 	bool     wrote;  /* a put or delete was made */
+	kvenv   *ce;     /* the env whose cache this transaction keeps, or NULL */
+	cJSON   *grave;  /* values lent by kv_peek, freed when fn returns */
 } tx;
 
 static int
@@ -133,6 +169,122 @@ mval(const char *s)
 	return v;
 }
 
+/* ---- the writer's cache (kcache) ---------------------------------------------- */
+
+static size_t
+key_hash(const char *key)
+{
+	size_t h = 14695981039346656037u; /* FNV-1a */
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211u;
+	return h;
+}
+
+/* The link to key's entry, or the empty link at its bucket's end. */
+static kcent **
+cache_link(kcache *c, const char *key)
+{
+	kcent **l = &c->b[key_hash(key) & (KCACHE_BUCKETS - 1)];
+
+	while (*l != NULL && strcmp((*l)->key, key) != 0)
+		l = &(*l)->next;
+	return l;
+}
+
+/* Frees val, or hands it to the running request's grave (lent out). */
+static void
+bury(tx *t, cJSON *val)
+{
+	if (val == NULL)
+		return;
+	if (t != NULL && (t->grave != NULL ||
+	                     (t->grave = cJSON_CreateArray()) != NULL))
+		cJSON_AddItemToArray(t->grave, val);
+	else
+		cJSON_Delete(val);
+}
+
+/* Drops every entry (their values through t's grave when t is given). */
+static void
+cache_clear(kvenv *e, tx *t)
+{
+	kcache *c = e->cache;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < KCACHE_BUCKETS; i++)
+		for (kcent *n = c->b[i], *next; n != NULL; n = next) {
+			next = n->next;
+			bury(t, n->val);
+			free(n);
+		}
+	free(c);
+	e->cache = NULL;
+}
+
+/* The cached value of key: true with *val (NULL: absent) on a hit. */
+static bool
+cache_find(tx *t, const char *key, cJSON **val)
+{
+	kcent *n;
+
+	if (t->ce == NULL || t->ce->cache == NULL ||
+	    (n = *cache_link(t->ce->cache, key)) == NULL)
+		return false;
+	*val = n->val;
+	return true;
+}
+
+/* key := val (taken; NULL: absent) in the cache, when t keeps one. */
+static void
+cache_set(tx *t, const char *key, cJSON *val)
+{
+	kcache *c;
+	kcent **l, *n;
+
+	if (t->ce == NULL) {
+		bury(t, val);
+		return;
+	}
+	if (t->ce->cache != NULL && t->ce->cache->n >= KCACHE_MAX)
+		cache_clear(t->ce, t);
+	if ((c = t->ce->cache) == NULL &&
+	    (c = t->ce->cache = calloc(1, sizeof(*c))) == NULL) {
+		bury(t, val);
+		return;
+	}
+	if ((n = *(l = cache_link(c, key))) != NULL) {
+		bury(t, n->val);
+		n->val = val;
+		return;
+	}
+	if ((n = malloc(sizeof(*n) + strlen(key) + 1)) == NULL) {
+		bury(t, val);
+		return;
+	}
+	n->next = NULL;
+	n->val = val;
+	strcpy(n->key, key);
+	*l = n;
+	c->n++;
+}
+
+/* Forgets key (written without its parsed form). */
+static void
+cache_forget(tx *t, const char *key)
+{
+	kcent **l, *n;
+
+	if (t->ce == NULL || t->ce->cache == NULL ||
+	    (n = *(l = cache_link(t->ce->cache, key))) == NULL)
+		return;
+	*l = n->next;
+	bury(t, n->val);
+	free(n);
+	t->ce->cache->n--;
+}
+
 static int
 kv_put_text(tx *t, const char *key, const char *text)
 {
@@ -142,6 +294,7 @@ kv_put_text(tx *t, const char *key, const char *text)
 	if (t->bytes != NULL)
 		*t->bytes += k.mv_size + v.mv_size;
 	t->wrote = true;
+	cache_forget(t, key);
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
 }
@@ -172,7 +325,74 @@ parse_val(tx *t, const MDB_val *v, const char *key, cJSON **out)
 	return KE_OK;
 }
 
+/* kv_put of a value then kept parsed (val is taken, freed or cached). */
+static int
+kv_put_owned(tx *t, const char *key, cJSON *val)
+{
+	int ke = kv_put(t, key, val);
+
+	if (ke == KE_OK)
+		cache_set(t, key, val);
+	else
+		cJSON_Delete(val);
+	return ke;
+}
+
+/*
+ * kv_get of a value lent, not given: *out (read only) stays valid until
+ * the transaction's fn returns.  Served from the writer's cache when the
+ * transaction keeps one.
+ */
+static int
+kv_peek(tx *t, const char *key, const cJSON **out)
+{
+	MDB_val k = mval(key), v;
+	cJSON  *val;
+	int     rc, ke;
+
+	*out = NULL;
+	if (cache_find(t, key, &val)) {
+		*out = val;
+		return val != NULL ? KE_OK : KE_NOT_FOUND;
+	}
+	if ((rc = mdb_get(t->txn, t->dbi, &k, &v)) == MDB_NOTFOUND) {
+		cache_set(t, key, NULL);
+		return KE_NOT_FOUND;
+	}
+	if (rc != 0)
+		return mfail(t, rc, "read", key);
+	if ((ke = parse_val(t, &v, key, &val)) != KE_OK)
+		return ke;
+	cache_set(t, key, val);
+	*out = val;
+	return KE_OK;
+}
+
 /* KE_OK with *out, or KE_NOT_FOUND, or KE_INTERNAL. */
+static int kv_get(tx *t, const char *key, cJSON **out);
+
+/*
+ * kv_get of a value to edit: taken out of the writer's cache when it is
+ * there, without a copy.  The caller writes it back (kv_put_owned,
+ * layer_put_some) or drops it; either way the cache stays exact, as an
+ * absent entry is read again from the transaction.  Nothing of key may be
+ * lent in the same request.
+ */
+static int
+kv_take(tx *t, const char *key, cJSON **out)
+{
+	kcent **l, *n;
+
+	if (t->ce == NULL || t->ce->cache == NULL ||
+	    (n = *(l = cache_link(t->ce->cache, key))) == NULL)
+		return kv_get(t, key, out);
+	*out = n->val;
+	*l = n->next;
+	free(n);
+	t->ce->cache->n--;
+	return *out != NULL ? KE_OK : KE_NOT_FOUND;
+}
+
 static int
 kv_get(tx *t, const char *key, cJSON **out)
 {
@@ -248,6 +468,14 @@ kv_del_prefix(tx *t, const char *prefix)
 		    memcmp(k.mv_data, prefix, plen) != 0)
 			break;
 		t->wrote = true;
+		if (t->ce != NULL && k.mv_size < KEY_MAX) {
+			char key[KEY_MAX];
+
+			memcpy(key, k.mv_data, k.mv_size);
+			key[k.mv_size] = '\0';
+			cache_forget(t, key);
+		} else if (t->ce != NULL)
+			cache_clear(t->ce, t);
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 	}
@@ -390,18 +618,17 @@ static int
 gen_get(tx *t, const char *svc, long long *gen)
 {
 	char   k[KEY_MAX];
-	cJSON *meta;
+	const cJSON *meta;
 	int    ke;
 
 	key_svc(k, svc);
-	if ((ke = kv_get(t, k, &meta)) != KE_OK) {
+	if ((ke = kv_peek(t, k, &meta)) != KE_OK) {
 		if (ke == KE_NOT_FOUND)
 			snprintf(t->why, t->whylen, "no such service '%s'", svc);
 		return ke;
 	}
 	*gen = (long long)cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(meta, "generation"));
-	cJSON_Delete(meta);
 	return KE_OK;
 }
 
@@ -420,9 +647,7 @@ gen_bump(tx *t, const char *svc)
 		return oom(t);
 	cJSON_AddNumberToObject(meta, "generation", (double)(gen + 1));
 	key_svc(k, svc);
-	ke = kv_put(t, k, meta);
-	cJSON_Delete(meta);
-	if (ke == KE_OK)
+	if ((ke = kv_put_owned(t, k, meta)) == KE_OK)
 		ke = event(t, "repo.changed", svc, "", gen + 1);
 	return ke;
 }
@@ -484,14 +709,19 @@ key_gens(char *k, const char *svc, const char *inst)
 static int
 gens_get(tx *t, const char *svc, const char *inst, cJSON **gens)
 {
-	char k[KEY_MAX];
-	int  ke;
+	char         k[KEY_MAX];
+	const cJSON *g;
+	int          ke;
 
 	key_gens(k, svc, inst);
-	if ((ke = kv_get(t, k, gens)) == KE_NOT_FOUND) {
-		ke = (*gens = cJSON_CreateObject()) != NULL ? KE_OK : oom(t);
-	}
-	return ke;
+	*gens = NULL;
+	if ((ke = kv_peek(t, k, &g)) == KE_NOT_FOUND)
+		*gens = cJSON_CreateObject();
+	else if (ke == KE_OK)
+		*gens = cJSON_Duplicate(g, 1);
+	else
+		return ke;
+	return *gens != NULL ? KE_OK : oom(t);
 }
 
 static long long
@@ -510,24 +740,26 @@ gen_of(const cJSON *gens, const char *pg)
 static int
 gens_view(tx *t, const char *svc, const char *inst, cJSON **gens)
 {
-	cJSON *sg = NULL;
-	int    ke = gens_get(t, svc, inst, gens);
+	char         k[KEY_MAX];
+	const cJSON *sg = NULL;
+	int          ke = gens_get(t, svc, inst, gens);
 
 	if (ke != KE_OK || inst[0] == '\0')
 		return ke;
-	if ((ke = gens_get(t, svc, "", &sg)) != KE_OK) {
+	key_gens(k, svc, "");
+	if ((ke = kv_peek(t, k, &sg)) != KE_OK && ke != KE_NOT_FOUND) {
 		cJSON_Delete(*gens);
 		*gens = NULL;
 		return ke;
 	}
-	for (cJSON *g = sg->child; g != NULL; g = g->next) {
+	for (const cJSON *g = sg != NULL ? sg->child : NULL; g != NULL;
+	     g = g->next) {
 		long long sum = gen_of(*gens, g->string) + gen_of(sg, g->string);
 
 		cJSON_DeleteItemFromObjectCaseSensitive(*gens, g->string);
 		cJSON_AddNumberToObject(*gens, g->string, (double)sum);
 	}
 	kcfg_json_sort(*gens);
-	cJSON_Delete(sg);
 	return KE_OK;
 }
 
@@ -955,10 +1187,14 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 		bool direct = e->batch != NULL && !e->nested && commit;
 		int  rc = 0, ke;
 
-		if (direct)
+		if (direct) {
 			t.txn = e->batch;
-		else
+			t.ce = e;
+		} else {
+			/* Nothing may change data the cache does not see. */
+			cache_clear(e, NULL);
 			rc = mdb_txn_begin(e->env, e->batch, 0, &t.txn);
+		}
 		if (e->batch == NULL)
 			e->txn_bytes = 0;
 
@@ -966,6 +1202,7 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 		if (rc != 0)
 			return mfail(&t, rc, "begin a transaction on", e->name);
 		ke = fn(&t, arg);
+		cJSON_Delete(t.grave);
 		if (direct) {
 			if (ke == KE_OK)
 				events_keep(e, &t);
@@ -1016,6 +1253,7 @@ run_read(kvenv *e, txn_fn fn, void *arg, char *why, size_t whylen)
 		return mfail(&t, rc, "begin a transaction on", e->name);
 	}
 	ke = fn(&t, arg);
+	cJSON_Delete(t.grave);
 	mdb_txn_abort(t.txn);
 	pthread_rwlock_unlock(&e->maplock);
 	return ke;
@@ -1801,13 +2039,6 @@ lower_get(tx *t, const char *svc, const char *inst, cJSON **lower)
 	return ke;
 }
 
-/* The view of a level with admin as its admin layer. */
-static cJSON *
-view_with(const cJSON *lower, const cJSON *admin)
-{
-	return kcfg_compose(lower, admin);
-}
-
 static cJSON *
 tombstone(void)
 {
@@ -1816,6 +2047,40 @@ tombstone(void)
 	if (p != NULL)
 		cJSON_AddTrueToObject(p, "deleted");
 	return p;
+}
+
+/*
+ * obj[name] := item (taken), leaving obj sorted (kcfg_json_sort): in its
+ * place when obj was sorted, as stored groups are, without a sort.
+ */
+static bool
+json_put_sorted(cJSON *obj, const char *name, cJSON *item)
+{
+	bool sorted = true, have = false;
+	int  i = 0;
+
+	for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+		int cmp = strcmp(c->string, name);
+
+		i += cmp < 0;
+		have = have || cmp == 0;
+		if (c->next != NULL && strcmp(c->string, c->next->string) > 0)
+			sorted = false;
+	}
+	if (have)
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, name, item);
+	else if (!cJSON_AddItemToObject(obj, name, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	if (!sorted)
+		kcfg_json_sort(obj);
+	else if (!have && item->prev != item &&
+	         strcmp(item->prev->string, name) > 0) {
+		cJSON_DetachItemViaPointer(obj, item);
+		cJSON_InsertItemInArray(obj, i, item);
+	}
+	return true;
 }
 
 /* admin[pg][prop] := p (taken), creating the group. */
@@ -1829,10 +2094,7 @@ admin_put(tx *t, cJSON *admin, const char *pg, const char *prop, cJSON *p)
 		cJSON_Delete(p);
 		return oom(t);
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(g, prop);
-	cJSON_AddItemToObject(g, prop, p);
-	kcfg_json_sort(g);
-	return KE_OK;
+	return json_put_sorted(g, prop, p) ? KE_OK : oom(t);
 }
 
 /*
@@ -1841,13 +2103,11 @@ admin_put(tx *t, cJSON *admin, const char *pg, const char *prop, cJSON *p)
  * properties strictly).  Messages name the property, never a value.
  */
 static int
-op_set_prop(tx *t, const char *fmri, const cJSON *op, const cJSON *view,
+op_set_prop(tx *t, const char *fmri, const cJSON *op, const cJSON *cur,
             cJSON **out)
 {
 	const char  *pg = kipc_json_str(op, "pg"), *prop = kipc_json_str(op, "prop");
 	const char  *type = kipc_json_str(op, "type");
-	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(view, pg), prop);
 	int          secret = kipc_json_bool(op, "secret");
 	cJSON       *wrap, *p, *vals;
 
@@ -1890,37 +2150,72 @@ op_set_prop(tx *t, const char *fmri, const cJSON *op, const cJSON *view,
 	return *out != NULL ? KE_OK : oom(t);
 }
 
-/* Applies one op to admin (the level's admin layer); view is admin's view. */
-static int
-op_apply(tx *t, const char *fmri, const cJSON *op, cJSON *admin,
-         const cJSON *view)
+/*
+ * A commit's level as layers, bottom up: the service's manifest, the
+ * service's admin and the instance's manifest layers (NULL at a service
+ * level), then the level's admin layer, which the ops edit.  The lower
+ * three are read only (lent from the writer's cache when the commit names
+ * its groups); the admin layer is the commit's own copy.
+ */
+#define LAYERS 4
+#define ADMIN  3
+
+static void
+layers_free(cJSON **lay)
 {
-	const char *kind = kipc_json_str(op, "op");
-	const char *pg = kipc_json_str(op, "pg"), *prop = kipc_json_str(op, "prop");
-	cJSON      *g = cJSON_GetObjectItemCaseSensitive(admin, pg), *p;
-	const cJSON *vg = cJSON_GetObjectItemCaseSensitive(view, pg);
+	for (int i = 0; i < LAYERS; i++) {
+		cJSON_Delete(lay[i]);
+		lay[i] = NULL;
+	}
+}
+
+/* The level's view with the admin layer as it is now. */
+static cJSON *
+layers_view(cJSON *const *lay)
+{
+	return kcfg_view(lay[0], lay[1], lay[2], lay[ADMIN]);
+}
+
+/*
+ * Applies one op to the admin layer.  A set needs only the property it
+ * replaces, found through the layers (kcfg_view_prop); the others look at
+ * the composed view.
+ */
+static int
+op_apply(tx *t, const char *fmri, const cJSON *op, cJSON **lay)
+{
+	const char  *kind = kipc_json_str(op, "op");
+	const char  *pg = kipc_json_str(op, "pg"), *prop = kipc_json_str(op, "prop");
+	cJSON       *admin = lay[ADMIN], *g, *p, *view;
+	const cJSON *vg;
 	int          ke;
 
 	if (strcmp(kind, "set") == 0) {
-		if ((ke = op_set_prop(t, fmri, op, view, &p)) != KE_OK)
-			return ke;
-		return admin_put(t, admin, pg, prop, p);
+		ke = op_set_prop(t, fmri, op, kcfg_view_prop(
+		    (const cJSON *const *)lay, LAYERS, pg, prop), &p);
+		return ke == KE_OK ? admin_put(t, admin, pg, prop, p) : ke;
 	}
 	if (strcmp(kind, "delprop") == 0) {
+		if ((view = layers_view(lay)) == NULL)
+			return oom(t);
+		vg = cJSON_GetObjectItemCaseSensitive(view, pg);
 		if (vg == NULL || (prop != NULL &&
 		                      cJSON_GetObjectItemCaseSensitive(vg, prop) ==
 		                          NULL)) {
 			snprintf(t->why, t->whylen, "no property%s '%s%s%s' in '%s'",
 			    prop != NULL ? "" : " group", pg, prop != NULL ? "/" : "",
 			    prop != NULL ? prop : "", fmri);
+			cJSON_Delete(view);
 			return KE_NOT_FOUND;
 		}
+		cJSON_Delete(view);
 		if (prop != NULL)
 			return admin_put(t, admin, pg, prop, tombstone());
 		cJSON_DeleteItemFromObjectCaseSensitive(admin, pg);
 		return admin_put(t, admin, pg, KCFG_PG_MASK, tombstone());
 	}
 	/* delcust: drop admin entries; nothing to drop is no error. */
+	g = cJSON_GetObjectItemCaseSensitive(admin, pg);
 	if (pg == NULL) {
 		cJSON_Delete(admin->child);
 		admin->child = NULL;
@@ -1987,10 +2282,14 @@ ops_groups(const cJSON *ops)
 	return names;
 }
 
-/* Like layer_get, only the groups named in names (an object). */
+/*
+ * Like layer_get, only the groups named in names (an object).  With lend,
+ * the groups are references to values lent by kv_peek (read only, valid
+ * while the transaction's fn runs); without, the caller's own (kv_take).
+ */
 static int
 layer_get_some(tx *t, const char *svc, const char *inst, const char *layer,
-               const cJSON *names, cJSON **pgs)
+               const cJSON *names, bool lend, cJSON **pgs)
 {
 	char prefix[KEY_MAX], k[KEY_MAX];
 	int  ke = KE_OK;
@@ -2000,17 +2299,25 @@ layer_get_some(tx *t, const char *svc, const char *inst, const char *layer,
 		return oom(t);
 	for (const cJSON *n = names->child; ke == KE_OK && n != NULL;
 	     n = n->next) {
-		cJSON *pg;
+		const cJSON *pg;
+		cJSON       *own = NULL;
 
 		if (snprintf(k, sizeof(k), "%s%s", prefix, n->string) >=
 		    (int)sizeof(k))
 			continue; /* cannot exist: stored keys are shorter */
-		if ((ke = kv_get(t, k, &pg)) == KE_NOT_FOUND) {
+		ke = lend ? kv_peek(t, k, &pg) : kv_take(t, k, &own);
+		if (ke == KE_NOT_FOUND) {
 			ke = KE_OK;
 			continue;
 		}
-		if (ke == KE_OK && !cJSON_AddItemToObject(*pgs, n->string, pg)) {
-			cJSON_Delete(pg);
+		if (ke != KE_OK)
+			break;
+		if (lend) {
+			if (!cJSON_AddItemReferenceToObject(*pgs, n->string,
+			        (cJSON *)pg))
+				ke = oom(t);
+		} else if (!cJSON_AddItemToObject(*pgs, n->string, own)) {
+			cJSON_Delete(own);
 			ke = oom(t);
 		}
 	}
@@ -2021,35 +2328,15 @@ layer_get_some(tx *t, const char *svc, const char *inst, const char *layer,
 	return ke;
 }
 
-/* lower_get of the groups in names only. */
-static int
-lower_get_some(tx *t, const char *svc, const char *inst, const cJSON *names,
-               cJSON **lower)
-{
-	cJSON *sm = NULL, *sa = NULL, *im = NULL;
-	int    ke = layer_get_some(t, svc, "", "manifest", names, &sm);
-
-	if (ke == KE_OK && inst[0] != '\0') {
-		ke = layer_get_some(t, svc, "", "admin", names, &sa);
-		if (ke == KE_OK)
-			ke = layer_get_some(t, svc, inst, "manifest", names, &im);
-	}
-	if (ke == KE_OK && (*lower = kcfg_view(sm, sa, im, NULL)) == NULL)
-		ke = oom(t);
-	cJSON_Delete(sm);
-	cJSON_Delete(sa);
-	cJSON_Delete(im);
-	return ke;
-}
-
 /*
  * layer_put of the groups in names only: each is written as pgs has it,
  * or deleted when pgs lacks it; the others stay as they are.  Counts a
- * change in the generation of every group whose content moved.
+ * change in the generation of every group whose content moved.  The
+ * groups written move from pgs to the writer's cache.
  */
 static int
 layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
-               const cJSON *names, const cJSON *pgs)
+               const cJSON *names, cJSON *pgs)
 {
 	char   prefix[KEY_MAX], k[KEY_MAX];
 	cJSON *gens = NULL;
@@ -2059,7 +2346,7 @@ layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
 	key_layer(prefix, svc, inst, layer);
 	for (const cJSON *n = names->child; ke == KE_OK && n != NULL;
 	     n = n->next) {
-		const cJSON *g = cJSON_GetObjectItemCaseSensitive(pgs, n->string);
+		cJSON       *g = cJSON_GetObjectItemCaseSensitive(pgs, n->string);
 		char        *text = NULL;
 		MDB_val      kv, old, nv;
 		int          rc;
@@ -2101,10 +2388,14 @@ layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
 		free(text);
 		if (rc != 0)
 			ke = mfail(t, rc, "write", k);
+		else
+			cache_set(t, k, g != NULL ? cJSON_DetachItemViaPointer(pgs,
+			                                g) : NULL);
 	}
 	if (ke == KE_OK && moved) {
 		key_gens(k, svc, inst);
-		ke = kv_put(t, k, gens);
+		ke = kv_put_owned(t, k, gens);
+		gens = NULL;
 	}
 	cJSON_Delete(gens);
 	return ke;
@@ -2124,78 +2415,84 @@ touches_deps(const cJSON *ops)
 
 /*
  * A commit's reads: the service and instance exist, the generations the
- * writer read still hold, then the level's lower view and admin layer --
- * of the groups in names, or whole when names is NULL.
+ * writer read still hold, then the level's layers (LAYERS) -- of the
+ * groups in names, or whole when names is NULL.
  */
 static int
-commit_read(tx *t, req *q, const char *fmri, const cJSON *names,
-            cJSON **lower, cJSON **admin)
+commit_read(tx *t, req *q, const char *fmri, const cJSON *names, cJSON **lay)
 {
-	long long gen;
-	int       ke;
+	const char *svc = q->svc, *inst = q->inst;
+	long long   gen;
+	cJSON      *gens = NULL;
+	int         ke;
 
-	if ((ke = gen_get(t, q->svc, &gen)) != KE_OK)
+	if ((ke = gen_get(t, svc, &gen)) != KE_OK)
 		return ke;
-	if (q->inst[0] != '\0' && (ke = inst_check(t, q->svc, q->inst)) != KE_OK)
+	if (inst[0] != '\0' && (ke = inst_check(t, svc, inst)) != KE_OK)
 		return ke;
-	if ((ke = gens_view(t, q->svc, q->inst, &q->gens)) == KE_OK)
-		ke = gens_match(t, fmri, q->in2, q->gens);
-	if (ke == KE_OK)
-		ke = names != NULL ? lower_get_some(t, q->svc, q->inst, names, lower)
-		                   : lower_get(t, q->svc, q->inst, lower);
-	if (ke == KE_OK)
-		ke = names != NULL ? layer_get_some(t, q->svc, q->inst, "admin",
-		                         names, admin)
-		                   : layer_get(t, q->svc, q->inst, "admin", admin);
-	return ke;
+	if (q->in2 != NULL && q->in2->child != NULL) {
+		if ((ke = gens_view(t, svc, inst, &gens)) == KE_OK)
+			ke = gens_match(t, fmri, q->in2, gens);
+		cJSON_Delete(gens);
+		if (ke != KE_OK)
+			return ke;
+	}
+	if (names == NULL) {
+		ke = layer_get(t, svc, "", "manifest", &lay[0]);
+		if (ke == KE_OK && inst[0] != '\0' &&
+		    (ke = layer_get(t, svc, "", "admin", &lay[1])) == KE_OK)
+			ke = layer_get(t, svc, inst, "manifest", &lay[2]);
+		return ke == KE_OK ? layer_get(t, svc, inst, "admin", &lay[ADMIN])
+		                   : ke;
+	}
+	ke = layer_get_some(t, svc, "", "manifest", names, true, &lay[0]);
+	if (ke == KE_OK && inst[0] != '\0' &&
+	    (ke = layer_get_some(t, svc, "", "admin", names, true, &lay[1])) ==
+	        KE_OK)
+		ke = layer_get_some(t, svc, inst, "manifest", names, true, &lay[2]);
+	return ke == KE_OK ? layer_get_some(t, svc, inst, "admin", names, false,
+	                         &lay[ADMIN])
+	                   : ke;
 }
 
 static int
 do_commit(tx *t, void *arg)
 {
-	req      *q = arg;
-	char      fmri[KCFG_FMRI_MAX];
-	cJSON    *lower = NULL, *admin = NULL, *view = NULL, *views = NULL;
-	cJSON    *names = ops_groups(q->in);
-	int       ke;
+	req   *q = arg;
+	char   fmri[KCFG_FMRI_MAX];
+	cJSON *lay[LAYERS] = { NULL }, *view = NULL, *views = NULL;
+	cJSON *names = ops_groups(q->in);
+	bool   deps = touches_deps(q->in);
+	int    ke;
 
 	req_reset(q);
 	kcfg_fmri_format(fmri, sizeof(fmri), q->svc, q->inst);
-	ke = commit_read(t, q, fmri, names, &lower, &admin);
+	ke = commit_read(t, q, fmri, names, lay);
 	for (const cJSON *op = q->in->child; ke == KE_OK && op != NULL;
-	     op = op->next) {
-		cJSON_Delete(view);
-		if ((view = view_with(lower, admin)) == NULL)
-			ke = oom(t);
-		else
-			ke = op_apply(t, fmri, op, admin, view);
-	}
+	     op = op->next)
+		ke = op_apply(t, fmri, op, lay);
 	/* The level's dependency groups stay whole (those the ops touch,
-	 * when they name groups; lower then holds only those). */
-	if (ke == KE_OK && touches_deps(q->in)) {
-		cJSON_Delete(view);
-		if ((view = view_with(lower, admin)) == NULL)
+	 * when they name groups; the layers then hold only those). */
+	if (ke == KE_OK && deps) {
+		if ((view = layers_view(lay)) == NULL)
 			ke = oom(t);
 		else if (kcfg_deps_check(view, fmri, t->why, t->whylen) != 0)
 			ke = KE_INVALID;
 	}
 	if (ke == KE_OK)
 		ke = names != NULL ? layer_put_some(t, q->svc, q->inst, "admin",
-		                         names, admin)
-		                   : layer_put(t, q->svc, q->inst, "admin", admin);
+		                         names, lay[ADMIN])
+		                   : layer_put(t, q->svc, q->inst, "admin",
+		                         lay[ADMIN]);
 	if (ke == KE_OK)
 		ke = gen_bump(t, q->svc);
-	if (ke == KE_OK && touches_deps(q->in) && (ke = all_views(t, NULL, &views)) ==
-	                                            KE_OK &&
+	if (ke == KE_OK && deps && (ke = all_views(t, NULL, &views)) == KE_OK &&
 	    kcfg_check_cycles(views, t->why, t->whylen) != 0)
 		ke = KE_INVALID;
-	cJSON_Delete(q->gens);
-	q->gens = NULL;
 	if (ke == KE_OK && (ke = gens_view(t, q->svc, q->inst, &q->gens)) ==
 	                       KE_OK)
 		ke = gen_get(t, q->svc, &q->gen);
-	cJSON_Delete(lower);
-	cJSON_Delete(admin);
+	layers_free(lay);
 	cJSON_Delete(view);
 	cJSON_Delete(views);
 	cJSON_Delete(names);
@@ -2427,6 +2724,7 @@ krepo_batch_abort(krepo *r)
 		mdb_txn_abort(r->p.batch);
 	r->p.batch = NULL;
 	r->p.poisoned = r->p.nested = false;
+	cache_clear(&r->p, NULL);
 	cJSON_Delete(r->p.events);
 	r->p.events = NULL;
 }
@@ -2444,6 +2742,7 @@ krepo_batch_end(krepo *r, char *why, size_t whylen)
 	if (r->p.txn_bytes > r->p.peak_bytes)
 		r->p.peak_bytes = r->p.txn_bytes;
 	if (rc != 0) {
+		cache_clear(&r->p, NULL);
 		snprintf(why, whylen, "unable to commit '%s': %s", r->p.name,
 		    commit_cause(&r->p, rc));
 		cJSON_Delete(r->p.events);
@@ -3193,7 +3492,10 @@ krepo_release(krepo *r, char *why, size_t whylen)
 {
 	bool big = r->p.peak_bytes >= RELEASE_BYTES ||
 	           r->v.peak_bytes >= RELEASE_BYTES;
-	int  ke = env_release(&r->p, why, whylen);
+	int  ke;
+
+	cache_clear(&r->p, NULL); /* idle: the next burst fills it again */
+	ke = env_release(&r->p, why, whylen);
 
 	if (ke == KE_OK)
 		ke = env_release(&r->v, why, whylen);
@@ -3213,6 +3515,7 @@ krepo_close(krepo *r)
 		return;
 	if (r->p.batch != NULL)
 		mdb_txn_abort(r->p.batch);
+	cache_clear(&r->p, NULL);
 	cJSON_Delete(r->p.events);
 	cJSON_Delete(r->v.events);
 	if (r->p.env != NULL)

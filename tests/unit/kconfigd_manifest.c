@@ -578,6 +578,72 @@ START_TEST(cycles)
 }
 END_TEST
 
+/* One random layer: groups a, b; properties x, y, z, as values,
+ * tombstones (unless bottom: a manifest has none) or a group mask. */
+static cJSON *
+random_layer(unsigned *seed, bool bottom)
+{
+	static const char *const pgs[] = { "a", "b" }, *const props[] = { "x",
+		"y", "z", KCFG_PG_MASK };
+	cJSON *l = cJSON_CreateObject();
+
+	for (int i = 0; i < 2; i++) {
+		cJSON *g;
+
+		if (rand_r(seed) % 3 == 0)
+			continue;
+		g = cJSON_AddObjectToObject(l, pgs[i]);
+		for (int j = 0; j < 4; j++) {
+			int    r = rand_r(seed) % 4;
+			cJSON *p;
+
+			if (r == 0 || (j == 3 && r != 1) || (bottom && r == 1))
+				continue;
+			p = cJSON_AddObjectToObject(g, props[j]);
+			if (r == 1)
+				cJSON_AddTrueToObject(p, "deleted");
+			else
+				cJSON_AddNumberToObject(p, "v", rand_r(seed) % 100);
+		}
+	}
+	return l;
+}
+
+/* kcfg_view_prop finds what kcfg_view composes, property by property,
+ * over random layers of values, tombstones and masks. */
+START_TEST(view_prop_is_the_views)
+{
+	static const char *const pgs[] = { "a", "b", "c" }, *const props[] = {
+		"x", "y", "z", "w" };
+	unsigned seed = 7;
+
+	for (int round = 0; round < 3000; round++) {
+		cJSON *lay[4], *view;
+
+		for (int i = 0; i < 4; i++)
+			lay[i] = rand_r(&seed) % 5 == 0 ? NULL
+			                                   : random_layer(&seed, i == 0);
+		view = kcfg_view(lay[0], lay[1], lay[2], lay[3]);
+		ck_assert_ptr_nonnull(view);
+		for (int g = 0; g < 3; g++)
+			for (int p = 0; p < 4; p++) {
+				const cJSON *want = cJSON_GetObjectItemCaseSensitive(
+				    cJSON_GetObjectItemCaseSensitive(view, pgs[g]),
+				    props[p]);
+				const cJSON *got = kcfg_view_prop(
+				    (const cJSON *const *)lay, 4, pgs[g], props[p]);
+
+				ck_assert_msg(cJSON_Compare(want, got, true) ||
+				                  (want == NULL && got == NULL),
+				    "round %d: %s/%s", round, pgs[g], props[p]);
+			}
+		cJSON_Delete(view);
+		for (int i = 0; i < 4; i++)
+			cJSON_Delete(lay[i]);
+	}
+}
+END_TEST
+
 START_TEST(cycle_long_chain)
 {
 	/* 2000 services in one chain closing on itself: no recursion limit. */
@@ -655,6 +721,7 @@ suite(void)
 	tcase_add_test(tc, cycles);
 	tcase_add_test(tc, instance_hides_inherited);
 	tcase_add_test(tc, cycle_long_chain);
+	tcase_add_test(tc, view_prop_is_the_views);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -82,9 +82,9 @@ commit(krepo *r, const char *ops, const char *gens)
 	return ke;
 }
 
-/* The view's app/PROP first value as text ("" when absent). */
+/* The view's PG/PROP first value as text ("" when absent). */
 static const char *
-app(krepo *r, const char *prop, const char *snap)
+pgprop(krepo *r, const char *pg, const char *prop, const char *snap)
 {
 	static char buf[128];
 	cJSON      *pgs = NULL, *v;
@@ -95,13 +95,20 @@ app(krepo *r, const char *prop, const char *snap)
 	                     NULL, why, sizeof(why)), KE_OK);
 	v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pgs,
-	        "app"), prop), "values"), 0);
+	        pg), prop), "values"), 0);
 	if (cJSON_IsString(v))
 		snprintf(buf, sizeof(buf), "%s", v->valuestring);
 	else if (v != NULL)
 		snprintf(buf, sizeof(buf), "%.0f", v->valuedouble);
 	cJSON_Delete(pgs);
 	return buf;
+}
+
+/* The view's app/PROP first value as text ("" when absent). */
+static const char *
+app(krepo *r, const char *prop, const char *snap)
+{
+	return pgprop(r, "app", prop, snap);
 }
 
 #define SET(p, t, v)                                                             \
@@ -408,6 +415,64 @@ START_TEST(dependency_groups_stay_whole)
 END_TEST
 
 /*
+ * The writer's cache (kconfigd/repo.c, kcache) keeps a batch's records
+ * parsed.  It must follow everything that changes them: commits in the
+ * same batch, a revert (which deletes and rewrites the admin layer), a
+ * batch aborted (its cached writes are gone), a write outside a batch.
+ */
+START_TEST(writer_cache_follows_the_data)
+{
+	krepo    *r = open_web();
+	long long app0 = gen_of_pg(r, "app"), gen;
+
+	ck_assert_int_eq(krepo_snapshot_take(r, "web", "default", "s", why,
+	                     sizeof(why)), KE_OK);
+	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "1") "]", NULL), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "2") "]", NULL), KE_OK);
+	ck_assert_int_eq(commit(r, "[{\"op\": \"set\", \"pg\": \"extra\", "
+	                           "\"prop\": \"e\", \"type\": \"string\", "
+	                           "\"values\": [\"1\"]}]", NULL), KE_OK);
+	/* The revert deletes the admin layer's groups, extra for good. */
+	ck_assert_int_eq(krepo_revert(r, "web", "default", "s", &gen, why,
+	                     sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"n\"") "]", NULL),
+	    KE_OK);
+	ck_assert_int_eq(commit(r, "[{\"op\": \"set\", \"pg\": \"extra\", "
+	                           "\"prop\": \"f\", \"type\": \"string\", "
+	                           "\"values\": [\"2\"]}]", NULL), KE_OK);
+	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_str_eq(app(r, "name", NULL), "n");
+	ck_assert_str_eq(pgprop(r, "extra", "e", NULL), "");
+	ck_assert_str_eq(pgprop(r, "extra", "f", NULL), "2");
+	ck_assert_int_eq(gen_of_pg(r, "app"), app0 + 4);
+
+	/* A batch aborted: what it cached is gone with it. */
+	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "5") "]", NULL), KE_OK);
+	krepo_batch_abort(r);
+	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"m\"") "]", NULL),
+	    KE_OK);
+	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "80");
+	ck_assert_str_eq(app(r, "name", NULL), "m");
+
+	/* A write outside a batch, then a batch reading what it wrote. */
+	ck_assert_int_eq(commit(r, "[" SET("port", "", "7") "]", NULL), KE_OK);
+	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"o\"") "]", NULL),
+	    KE_OK);
+	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	ck_assert_str_eq(app(r, "port", NULL), "7");
+	ck_assert_str_eq(app(r, "name", NULL), "o");
+	ck_assert_int_eq(gen_of_pg(r, "app"), app0 + 7);
+	krepo_close(r);
+}
+END_TEST
+
+/*
  * A batch's writes run in its own transaction.  A request that fails
  * before writing leaves it as it was; one that fails after writing (a
  * dependency cycle is found only once the groups are written) poisons it:
@@ -515,6 +580,7 @@ suite(void)
 	tcase_add_test(tc, cached_views_and_group_scope);
 	tcase_add_test(tc, dependency_groups_stay_whole);
 	tcase_add_test(tc, poisoned_batch_runs_again_nested);
+	tcase_add_test(tc, writer_cache_follows_the_data);
 	tcase_add_test(tc, memo_follows_commits_and_privilege);
 	tcase_add_test(tc, release_after_big_import);
 	suite_add_tcase(s, tc);
