@@ -2051,34 +2051,46 @@ tombstone(void)
 
 /*
  * obj[name] := item (taken), leaving obj sorted (kcfg_json_sort): in its
- * place when obj was sorted, as stored groups are, without a sort.
+ * place when obj was sorted, as stored groups are, without a sort.  Linked
+ * by hand: Debian 12's cJSON (1.7.15-1+deb12u4) refuses
+ * cJSON_InsertItemInArray at any place but the first and the end.
  */
 static bool
 json_put_sorted(cJSON *obj, const char *name, cJSON *item)
 {
-	bool sorted = true, have = false;
-	int  i = 0;
+	cJSON *after = NULL; /* the first member after name */
+	bool   sorted = true, have = false;
 
-	for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+	for (cJSON *c = obj->child; c != NULL; c = c->next) {
 		int cmp = strcmp(c->string, name);
 
-		i += cmp < 0;
+		if (cmp > 0 && after == NULL)
+			after = c;
 		have = have || cmp == 0;
 		if (c->next != NULL && strcmp(c->string, c->next->string) > 0)
 			sorted = false;
 	}
+	if (have && !cJSON_ReplaceItemInObjectCaseSensitive(obj, name, item)) {
+		cJSON_Delete(item); /* not linked */
+		return false;
+	}
 	if (have)
-		cJSON_ReplaceItemInObjectCaseSensitive(obj, name, item);
-	else if (!cJSON_AddItemToObject(obj, name, item)) {
+		return true;
+	if (!cJSON_AddItemToObject(obj, name, item)) { /* at the end */
 		cJSON_Delete(item);
 		return false;
 	}
 	if (!sorted)
 		kcfg_json_sort(obj);
-	else if (!have && item->prev != item &&
-	         strcmp(item->prev->string, name) > 0) {
+	else if (after != NULL) {
 		cJSON_DetachItemViaPointer(obj, item);
-		cJSON_InsertItemInArray(obj, i, item);
+		item->next = after;
+		item->prev = after->prev; /* the head's prev is the tail */
+		if (after == obj->child)
+			obj->child = item;
+		else
+			after->prev->next = item;
+		after->prev = item;
 	}
 	return true;
 }

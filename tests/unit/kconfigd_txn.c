@@ -415,6 +415,41 @@ START_TEST(dependency_groups_stay_whole)
 END_TEST
 
 /*
+ * Properties set one by one, in no order, in a batch and outside one: each
+ * lands in its place in the admin layer's group, none is lost (16 writers
+ * of the crash test once lost some, when cJSON refused an insertion).
+ */
+START_TEST(admin_group_keeps_every_property)
+{
+	static const char *const names[] = { "m", "c", "x", "e", "a", "k", "d",
+		"z", "b" };
+	krepo *r = open_web();
+	char   ops[256];
+
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)
+			ck_assert_int_eq(krepo_batch_begin(r, false, why,
+			                     sizeof(why)), KE_OK);
+		for (int i = 0; i < 9; i++) {
+			snprintf(ops, sizeof(ops), "[{\"op\": \"set\", \"pg\": "
+			    "\"g%d\", \"prop\": \"%s\", \"type\": \"string\", "
+			    "\"values\": [\"%s\"]}]", round, names[i], names[i]);
+			ck_assert_int_eq(commit(r, ops, NULL), KE_OK);
+		}
+		if (round == 1)
+			ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+		for (int i = 0; i < 9; i++) {
+			char pg[8];
+
+			snprintf(pg, sizeof(pg), "g%d", round);
+			ck_assert_str_eq(pgprop(r, pg, names[i], NULL), names[i]);
+		}
+	}
+	krepo_close(r);
+}
+END_TEST
+
+/*
  * The writer's cache (kconfigd/repo.c, kcache) keeps a batch's records
  * parsed.  It must follow everything that changes them: commits in the
  * same batch, a revert (which deletes and rewrites the admin layer), a
@@ -581,6 +616,7 @@ suite(void)
 	tcase_add_test(tc, dependency_groups_stay_whole);
 	tcase_add_test(tc, poisoned_batch_runs_again_nested);
 	tcase_add_test(tc, writer_cache_follows_the_data);
+	tcase_add_test(tc, admin_group_keeps_every_property);
 	tcase_add_test(tc, memo_follows_commits_and_privilege);
 	tcase_add_test(tc, release_after_big_import);
 	suite_add_tcase(s, tc);
