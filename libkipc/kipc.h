@@ -191,7 +191,9 @@ int  kipc_server_open(kipc_server **sp, const char *path, const char *name,
                       int daemon);
 void kipc_server_close(kipc_server *s);
 int  kipc_server_fd(kipc_server *s);
-/* Next queued request or NULL.  Clears the fd's readiness when empty. */
+/* Next queued request or NULL.  Clears the fd's readiness when empty.
+ * The fd turns readable once per empty queue: take requests until NULL
+ * (or poll again at once while some are left). */
 kipc_req *kipc_server_next(kipc_server *s);
 
 /*

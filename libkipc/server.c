@@ -83,6 +83,7 @@ struct kipc_server {
 	const char       *name;
 	int               daemon;
 	int               efd;
+	bool              signaled; /* efd written since the queue was empty */
 	pthread_mutex_t   mu;
 	kipc_req         *head, *tail;
 	struct kipc_ctx   ctxs[KIPC_NCTX];
@@ -324,7 +325,12 @@ enqueue(kipc_server *s, kipc_req *r)
 	else
 		s->head = r;
 	s->tail = r;
-	(void)!write(s->efd, &one, sizeof(one));
+	/* One write per wake-up, not per request: the loop drains the queue
+	 * until kipc_server_next() finds it empty, which reads efd. */
+	if (!s->signaled) {
+		(void)!write(s->efd, &one, sizeof(one));
+		s->signaled = true;
+	}
 }
 
 static void
@@ -510,6 +516,7 @@ kipc_server_next(kipc_server *s)
 			s->tail = NULL;
 	} else {
 		(void)!read(s->efd, &n, sizeof(n));
+		s->signaled = false;
 	}
 	pthread_mutex_unlock(&s->mu);
 	return r;
