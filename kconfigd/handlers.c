@@ -610,7 +610,7 @@ h_state_put(kcall *c)
 
 	if (ke != KE_OK)
 		return ke;
-	if ((text = cJSON_PrintUnformatted(state)) == NULL)
+	if ((text = kipc_json_print(state, NULL)) == NULL)
 		return fail(c, KE_INTERNAL, "out of memory");
 	len = strlen(text);
 	free(text);
@@ -685,7 +685,7 @@ h_state_put_many(kcall *c)
 			    "instance FMRI with an object", it->string);
 		}
 		kcfg_fmri_format(fmri, sizeof(fmri), svc, inst);
-		if ((text = cJSON_PrintUnformatted(it)) == NULL) {
+		if ((text = kipc_json_print(it, NULL)) == NULL) {
 			cJSON_Delete(canon);
 			return fail(c, KE_INTERNAL, "out of memory");
 		}
@@ -779,7 +779,7 @@ kcfgd_get_text(krepo *repo, const cJSON *params, bool privileged,
                char **text, char *why, size_t whylen)
 {
 	unsigned long long txnid = krepo_txnid(repo);
-	char              *p = cJSON_PrintUnformatted(params), key[1024];
+	char              *p = kipc_json_print(params, NULL), key[1024];
 	cJSON             *res = NULL;
 	bool               memo;
 	int                ke;
@@ -795,7 +795,7 @@ kcfgd_get_text(krepo *repo, const cJSON *params, bool privileged,
 	    whylen);
 	if (ke != KE_OK)
 		return ke;
-	*text = cJSON_PrintUnformatted(res);
+	*text = kipc_json_print(res, NULL);
 	cJSON_Delete(res);
 	if (*text == NULL) {
 		snprintf(why, whylen, "out of memory");

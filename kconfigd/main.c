@@ -376,7 +376,7 @@ publish(krepo *repo, nng_socket *pub)
 
 	for (cJSON *e = evs != NULL ? evs->child : NULL;
 	     pub != NULL && e != NULL; e = e->next) {
-		char *text = cJSON_PrintUnformatted(e);
+		char *text = kipc_json_print(e, NULL);
 
 		if (text != NULL)
 			nng_send(*pub, text, strlen(text), NNG_FLAG_NONBLOCK);

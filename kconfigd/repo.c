@@ -302,7 +302,7 @@ kv_put_text(tx *t, const char *key, const char *text)
 static int
 kv_put(tx *t, const char *key, const cJSON *val)
 {
-	char *s = cJSON_PrintUnformatted(val);
+	char *s = kipc_json_print(val, NULL);
 	int   ke;
 
 	if (s == NULL)
@@ -937,7 +937,7 @@ snap_put(tx *t, const char *svc, const char *inst, const char *snap,
 		cJSON_Delete(s);
 		return oom(t);
 	}
-	text = cJSON_PrintUnformatted(s);
+	text = kipc_json_print(s, NULL);
 	cJSON_Delete(s); /* a reference: pgs stays the caller's */
 	if (text == NULL)
 		return oom(t);
@@ -2370,7 +2370,7 @@ layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
 			ke = KE_INVALID;
 			break;
 		}
-		if (g != NULL && (text = cJSON_PrintUnformatted(g)) == NULL) {
+		if (g != NULL && (text = kipc_json_print(g, NULL)) == NULL) {
 			ke = oom(t);
 			break;
 		}

@@ -61,7 +61,7 @@ load_all(kctl_ctx *ctx, cJSON **params)
 		}
 	}
 	/* One message carries them all; refuse here what no daemon takes. */
-	text = cJSON_PrintUnformatted(p);
+	text = kipc_json_print(p, NULL);
 	len = text != NULL ? strlen(text) : 0;
 	free(text);
 	if (len + 4096 > KPROTO_MAX_MSG) {
@@ -311,7 +311,7 @@ prop_value_text(const cJSON *prop)
 		return strdup("(secret)");
 	if (v == NULL && !cJSON_IsObject(prop))
 		v = prop;
-	return v != NULL ? kctl_value_text(v) : cJSON_PrintUnformatted(prop);
+	return v != NULL ? kctl_value_text(v) : kipc_json_print(prop, NULL);
 }
 
 /* "pg/prop  type  value..." lines, like svcprop. */

@@ -491,7 +491,7 @@ print_change(kctl_ctx *ctx, const cJSON *c)
 	const char *reason = kipc_json_str(c, "reason");
 
 	if (ctx->opts.json) {
-		char *s = cJSON_PrintUnformatted(c);
+		char *s = kipc_json_print(c, NULL);
 
 		if (s != NULL)
 			fprintf(ctx->out, "%s\n", s);
@@ -569,7 +569,7 @@ emit_line(kctl_ctx *ctx, const char *line, size_t n, cJSON *arr)
 		char  *s = strndup(line, n), *t;
 
 		cJSON_AddStringToObject(o, "line", s != NULL ? s : "");
-		if ((t = cJSON_PrintUnformatted(o)) != NULL)
+		if ((t = kipc_json_print(o, NULL)) != NULL)
 			fprintf(ctx->out, "%s\n", t);
 		free(t);
 		free(s);

@@ -215,7 +215,7 @@ scalar_text(const cJSON *v)
 	}
 	if (cJSON_IsString(v) && !needs_quotes(v->valuestring))
 		return strdup(v->valuestring);
-	return cJSON_PrintUnformatted(v); /* quoted strings, objects */
+	return kipc_json_print(v, NULL); /* quoted strings, objects */
 }
 
 char *
@@ -227,7 +227,7 @@ kctl_value_text(const cJSON *v)
 	if (!cJSON_IsArray(v))
 		return scalar_text(v);
 	cJSON_ArrayForEach(it, v) {
-		char  *one = cJSON_IsArray(it) ? cJSON_PrintUnformatted(it) :
+		char  *one = cJSON_IsArray(it) ? kipc_json_print(it, NULL) :
 		    scalar_text(it);
 		char  *next;
 		size_t n;

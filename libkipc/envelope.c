@@ -173,11 +173,9 @@ envelope_new(int v, uint64_t id)
 static char *
 envelope_print(cJSON *o, size_t *len)
 {
-	char *s = cJSON_PrintUnformatted(o);
+	char *s = kipc_json_print(o, len);
 
 	cJSON_Delete(o);
-	if (s != NULL && len != NULL)
-		*len = strlen(s);
 	return s;
 }
 

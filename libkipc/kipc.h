@@ -87,6 +87,12 @@ const cJSON *kipc_json_obj(const cJSON *obj, const char *key);
 const cJSON *kipc_json_arr(const cJSON *obj, const char *key);
 /* -1 when absent or not a bool, else 0/1. */
 int kipc_json_bool(const cJSON *obj, const char *key);
+/*
+ * cJSON_PrintUnformatted's very bytes (NULL where it fails too), without
+ * its sprintf and sscanf per number; *len (may be NULL) is strlen.  The
+ * text is the caller's (free).
+ */
+char *kipc_json_print(const cJSON *item, size_t *len);
 /* Maximum nesting of the JSON text (strings skipped); does not parse. */
 int kipc_json_depth(const char *buf, size_t len);
 /*

@@ -3,6 +3,7 @@
  * json.c): every way a request can be malformed gets a clear error code.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,77 @@ dec(const char *text, kipc_msg *m, char *why)
 {
 	return kipc_decode_request(text, strlen(text), m, why, 256);
 }
+
+/* Compares kipc_json_print with cJSON_PrintUnformatted on j (taken). */
+static void
+same_print(cJSON *j, const char *what)
+{
+	char  *a = cJSON_PrintUnformatted(j), *b;
+	size_t n = 0;
+
+	b = kipc_json_print(j, &n);
+	ck_assert_msg((a == NULL) == (b == NULL), "%s: one printer failed", what);
+	if (a != NULL) {
+		ck_assert_msg(strcmp(a, b) == 0, "%s: cJSON %s, ours %s", what, a,
+		    b);
+		ck_assert_uint_eq(n, strlen(a));
+	}
+	free(a);
+	free(b);
+	cJSON_Delete(j);
+}
+
+/* kipc_json_print gives cJSON_PrintUnformatted's bytes: numbers of every
+ * kind and size, every byte in strings and names, nesting, raw. */
+START_TEST(print_is_cjsons)
+{
+	static const double nums[] = { 0, 1, -1, 7, 42.5, -0.0, 0.1, 1e-7,
+		123456789012345, -123456789012345, 999999999999999,
+		1e15, -1e15, 1e15 + 1, 9007199254740991.0, 1e21, 1e300, -1e-300,
+		5e-324, 2147483647, 2147483648.0, -2147483649.0, 3.141592653589793,
+		1.0 / 3, 100, 1e14, 0.5, 2.5e-5, 1234567.0625 };
+	static const char *const texts[] = { "{}", "[]", "[[],{}]", "\"\"",
+		"{\"\":null}", "[true,false,null]", "{\"a\":{\"b\":[1,{\"c\":[]}]}}",
+		"[1e400]", "[-1e400]", "\"\\u0000x\"" };
+	char     str[256], name[8];
+	unsigned seed = 11;
+	cJSON   *a, *r;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		snprintf(name, sizeof(name), "n%zu", i);
+		same_print(cJSON_CreateNumber(nums[i]), name);
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		same_print(cJSON_Parse(texts[i]), texts[i]);
+	same_print(cJSON_CreateNumber(NAN), "nan");
+	same_print(cJSON_CreateNumber(INFINITY), "inf");
+	/* Every byte but NUL, in a value and in a name. */
+	for (int c = 1; c < 256; c++)
+		str[c - 1] = (char)c;
+	str[255] = '\0';
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, str, str);
+	same_print(a, "bytes");
+	/* Raw literals (exact ints), and a raw without text, which fails. */
+	same_print(kipc_json_parse("[12345678901234567890,-9007199254740993]",
+	               40, str, sizeof(str)), "raw");
+	r = cJSON_CreateRaw("1");
+	free(r->valuestring);
+	r->valuestring = NULL;
+	same_print(r, "raw NULL");
+	/* Random doubles: mantissas and exponents of every size. */
+	for (int i = 0; i < 20000; i++) {
+		double v = ldexp((double)rand_r(&seed) / RAND_MAX,
+		    rand_r(&seed) % 140 - 70);
+
+		if (rand_r(&seed) % 3 == 0)
+			v = floor(v * 1000);
+		if (rand_r(&seed) % 2 == 0)
+			v = -v;
+		same_print(cJSON_CreateNumber(v), "random");
+	}
+}
+END_TEST
 
 START_TEST(good_request)
 {
@@ -372,6 +444,7 @@ main(void)
 	tcase_add_test(tc, reply_big_id);
 	tcase_add_test(tc, params_schema);
 	tcase_add_test(tc, proto_tables);
+	tcase_add_test(tc, print_is_cjsons);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
