@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,16 +487,39 @@ kv_del_prefix(tx *t, const char *prefix)
 
 /* ---- records: services, instances, layers, snapshots ----------------------------- */
 
+/* The strings up to a NULL, one after another, in k (cut at KEY_MAX - 1
+ * as snprintf would; names are far shorter).  Keys are built per request,
+ * and snprintf was most of it. */
+static void
+key_cat(char *k, ...)
+{
+	va_list     ap;
+	size_t      n = 0;
+	const char *s;
+
+	va_start(ap, k);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		size_t l = strlen(s);
+
+		if (l > KEY_MAX - 1 - n)
+			l = KEY_MAX - 1 - n;
+		memcpy(k + n, s, l);
+		n += l;
+	}
+	va_end(ap);
+	k[n] = '\0';
+}
+
 static void
 key_svc(char *k, const char *svc)
 {
-	snprintf(k, KEY_MAX, "svc/%s/", svc);
+	key_cat(k, "svc/", svc, "/", NULL);
 }
 
 static void
 key_inst(char *k, const char *svc, const char *inst)
 {
-	snprintf(k, KEY_MAX, "svc/%s/i/%s/", svc, inst);
+	key_cat(k, "svc/", svc, "/i/", inst, "/", NULL);
 }
 
 /* "svc/NAME/pg/LAYER/" or "svc/NAME/i/INST/pg/LAYER/" (inst ""). */
@@ -503,15 +527,15 @@ static void
 key_layer(char *k, const char *svc, const char *inst, const char *layer)
 {
 	if (inst[0] == '\0')
-		snprintf(k, KEY_MAX, "svc/%s/pg/%s/", svc, layer);
+		key_cat(k, "svc/", svc, "/pg/", layer, "/", NULL);
 	else
-		snprintf(k, KEY_MAX, "svc/%s/i/%s/pg/%s/", svc, inst, layer);
+		key_cat(k, "svc/", svc, "/i/", inst, "/pg/", layer, "/", NULL);
 }
 
 static void
 key_snap(char *k, const char *svc, const char *inst, const char *snap)
 {
-	snprintf(k, KEY_MAX, "svc/%s/i/%s/snap/%s", svc, inst, snap);
+	key_cat(k, "svc/", svc, "/i/", inst, "/snap/", snap, NULL);
 }
 
 static size_t
@@ -700,9 +724,9 @@ static void
 key_gens(char *k, const char *svc, const char *inst)
 {
 	if (inst[0] == '\0')
-		snprintf(k, KEY_MAX, "svc/%s/gens", svc);
+		key_cat(k, "svc/", svc, "/gens", NULL);
 	else
-		snprintf(k, KEY_MAX, "svc/%s/i/%s/gens", svc, inst);
+		key_cat(k, "svc/", svc, "/i/", inst, "/gens", NULL);
 }
 
 /* The group generations of one level ({} when none moved yet). */

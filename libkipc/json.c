@@ -390,21 +390,48 @@ jb_put(jbuf *b, const char *s, size_t n)
 	}
 }
 
+/* The bytes each input byte takes in a JSON string, as cJSON escapes. */
+static const unsigned char jlen[256] = {
+	6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6, /* \b \t \n \f \r */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+	1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, /* '\\' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 static void
 jb_string(jbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)(s != NULL ? s : "");
-	size_t               n = 2;
+	const unsigned char *c;
+	size_t               n = 2, raw;
 	char                *d;
 
-	for (const unsigned char *c = u; *c != '\0'; c++)
-		n += *c == '"' || *c == '\\' || *c == '\b' || *c == '\f' ||
-		     *c == '\n' || *c == '\r' || *c == '\t' ? 2 : *c < 32 ? 6 : 1;
+	for (c = u; *c != '\0'; c++)
+		n += jlen[*c];
+	raw = (size_t)(c - u);
 	if ((d = jb_room(b, n)) == NULL)
 		return;
+	b->len += n;
 	*d++ = '"';
-	for (const unsigned char *c = u; *c != '\0'; c++) {
+	if (n == raw + 2) { /* nothing to escape: most strings */
+		memcpy(d, u, raw);
+		d[raw] = '"';
+		return;
+	}
+	for (c = u; *c != '\0'; c++) {
 		const char *esc = NULL;
 
 		switch (*c) {
@@ -429,7 +456,6 @@ jb_string(jbuf *b, const char *s)
 			*d++ = (char)*c;
 	}
 	*d = '"';
-	b->len += n;
 }
 
 static void

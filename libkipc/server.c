@@ -76,6 +76,7 @@ struct idem_entry {
 	uint64_t id;
 	char    *reply;
 	size_t   len;
+	unsigned next; /* the next of its bucket, slot + 1, 0 at the end */
 };
 
 struct kipc_server {
@@ -88,6 +89,7 @@ struct kipc_server {
 	kipc_req         *head, *tail;
 	struct kipc_ctx   ctxs[KIPC_NCTX];
 	struct idem_entry idem[KIPC_IDEM];
+	unsigned          idem_head[KIPC_IDEM]; /* by idem_hash: slot + 1 */
 	unsigned          idem_next;
 	kipc_inline_fn    inline_fn; /* under mu */
 	void             *inline_arg;
@@ -135,15 +137,36 @@ ctx_send_err(struct kipc_ctx *c, int v, uint64_t id, kproto_err e,
 
 /* ---- idempotency memory ------------------------------------------------- */
 
+static unsigned
+idem_hash(uid_t uid, uint64_t id)
+{
+	uint64_t h = (id ^ ((uint64_t)uid << 32)) * 0x9e3779b97f4a7c15u;
+
+	return (unsigned)(h >> 40) % KIPC_IDEM;
+}
+
 /* Under s->mu.  Returns the slot remembering (uid, id), or -1. */
 static int
 idem_find(kipc_server *s, uid_t uid, uint64_t id)
 {
-	for (int i = 0; i < KIPC_IDEM; i++)
-		if (s->idem[i].used && s->idem[i].id == id &&
-		    s->idem[i].uid == uid)
-			return i;
+	for (unsigned i = s->idem_head[idem_hash(uid, id)]; i != 0;
+	     i = s->idem[i - 1].next)
+		if (s->idem[i - 1].id == id && s->idem[i - 1].uid == uid)
+			return (int)i - 1;
 	return -1;
+}
+
+/* Under s->mu.  Takes slot i out of its bucket (it is used). */
+static void
+idem_unlink(kipc_server *s, int i)
+{
+	unsigned *l = &s->idem_head[idem_hash(s->idem[i].uid, s->idem[i].id)];
+
+	while (*l != 0 && *l != (unsigned)i + 1)
+		l = &s->idem[*l - 1].next;
+	if (*l != 0)
+		*l = s->idem[i].next;
+	s->idem[i].used = false;
 }
 
 /* Under s->mu.  Claims a slot for a write about to be worked on. */
@@ -151,13 +174,17 @@ static int
 idem_claim(kipc_server *s, uid_t uid, uint64_t id)
 {
 	for (int tries = 0; tries < KIPC_IDEM; tries++) {
-		int i = (int)(s->idem_next++ % KIPC_IDEM);
+		int       i = (int)(s->idem_next++ % KIPC_IDEM);
+		unsigned *head = &s->idem_head[idem_hash(uid, id)];
 
 		if (s->idem[i].pending)
 			continue;
+		if (s->idem[i].used)
+			idem_unlink(s, i);
 		free(s->idem[i].reply);
 		s->idem[i] = (struct idem_entry) { .used = true, .pending = true,
-			.uid = uid, .id = id };
+			.uid = uid, .id = id, .next = *head };
+		*head = (unsigned)i + 1;
 		return i;
 	}
 	return -1;
@@ -173,7 +200,7 @@ idem_store(kipc_server *s, int slot, const char *text, size_t len)
 	s->idem[slot].reply = text != NULL ? strndup(text, len) : NULL;
 	s->idem[slot].len = len;
 	if (s->idem[slot].reply == NULL)
-		s->idem[slot].used = false;
+		idem_unlink(s, slot);
 	pthread_mutex_unlock(&s->mu);
 }
 

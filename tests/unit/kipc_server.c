@@ -201,6 +201,48 @@ START_TEST(resent_write_applied_once)
 }
 END_TEST
 
+/* Sends "state.put" with id on s; returns the reply text. */
+static char *
+put_with_id(nng_socket s, unsigned id)
+{
+	char   req[200], *buf = NULL, *out;
+	size_t sz = 0;
+
+	snprintf(req, sizeof(req), "{\"v\":1,\"id\":%u,\"method\":"
+	    "\"state.put\",\"params\":{\"fmri\":\"svc:/a:default\","
+	    "\"state\":{}}}", id);
+	ck_assert_int_eq(nng_send(s, req, strlen(req), 0), 0);
+	ck_assert_int_eq(nng_recv(s, &buf, &sz, NNG_FLAG_ALLOC), 0);
+	out = strndup(buf, sz);
+	nng_free(buf, sz);
+	return out;
+}
+
+/* The last 1024 writes are remembered (a resend is answered, not applied);
+ * older ones are forgotten in order, wherever they hash. */
+START_TEST(idempotency_remembers_the_last_writes)
+{
+	nng_socket s;
+	char       url[160];
+	int        before;
+
+	snprintf(url, sizeof(url), "ipc://%s", sock_path);
+	ck_assert_int_eq(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
+	ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
+	for (unsigned id = 1; id <= 1100; id++)
+		free(put_with_id(s, 100000 + id));
+	before = atomic_load(&writes_applied);
+	ck_assert_int_eq(before, 1100);
+	for (unsigned id = 77; id <= 1100; id += 51) /* remembered */
+		free(put_with_id(s, 100000 + id));
+	ck_assert_int_eq(atomic_load(&writes_applied), before);
+	free(put_with_id(s, 100000 + 1)); /* forgotten: applied again */
+	ck_assert_int_eq(atomic_load(&writes_applied), before + 1);
+	nng_close(s);
+}
+END_TEST
+
 START_TEST(half_handshake_does_not_kill_listener)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -295,6 +337,7 @@ main(void)
 	tcase_add_test(tc, level_too_high);
 	tcase_add_test(tc, garbage_gets_error_reply);
 	tcase_add_test(tc, resent_write_applied_once);
+	tcase_add_test(tc, idempotency_remembers_the_last_writes);
 	tcase_add_test(tc, half_handshake_does_not_kill_listener);
 	tcase_add_test(tc, client_unavailable);
 	tcase_add_test(tc, inline_reads);
