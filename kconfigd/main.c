@@ -27,10 +27,10 @@
  * BATCH_MAX), opens one LMDB write transaction, runs each write in it (one
  * that fails after writing sends the batch round again, each write then in
  * a nested transaction that a failure aborts alone), commits it once --
- * one fsync for the lot -- and only then replies to all
- * and publishes their events on events.sock.  A reply therefore always
- * means durable.  The replies themselves are encoded and sent by a second
- * thread, the replier, so that the loop starts the next batch at once.
+ * one fsync for the lot -- and only then replies to all and publishes
+ * their events on events.sock.  A reply therefore always means durable.
+ * The replies and the events are encoded and sent by a second thread, the
+ * replier, so that the loop starts the next batch at once.
  * Requests are still handled one at a time on one thread, so no lock is
  * needed.  repo.backup runs between batches, never inside.
  *
@@ -225,13 +225,15 @@ run_one(krepo *repo, pending *p)
 
 /*
  * The replier: a thread that encodes and sends the replies of finished
- * batches, so that the loop goes on to the next batch at once (replies
- * are most of a commit's cost besides the commit itself).  The loop hands
- * over a whole batch under one lock; the replies were decided after the
- * batch committed, so they still mean durable.
+ * batches, then publishes their events, so that the loop goes on to the
+ * next batch at once (replies are most of a commit's cost besides the
+ * commit itself).  The loop hands over a whole batch under one lock; the
+ * replies were decided after the batch committed, so they still mean
+ * durable, and the events come only from committed batches.
  */
 typedef struct done {
-	kipc_req    *r;
+	kipc_req    *r;      /* NULL: an item of events to publish */
+	cJSON       *events; /* [...] of a committed batch, when r is NULL */
 	int          ke;
 	cJSON       *result;
 	char         why[KCFG_ERR_MAX];
@@ -244,11 +246,28 @@ typedef struct replier {
 	done           *head, **tail;
 	bool            stop;
 	bool            running;
+	nng_socket     *pub; /* events.sock, or NULL */
 	pthread_t       th;
 } replier;
 
 static replier rep_q = { .mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER };
+
+/* Publishes a committed batch's events (taken); PUB never blocks. */
+static void
+publish(nng_socket *pub, cJSON *evs)
+{
+	for (cJSON *e = evs != NULL ? evs->child : NULL;
+	     pub != NULL && e != NULL; e = e->next) {
+		size_t len;
+		char  *text = kipc_json_print(e, &len);
+
+		if (text != NULL)
+			nng_send(*pub, text, len, NNG_FLAG_NONBLOCK);
+		free(text);
+	}
+	cJSON_Delete(evs);
+}
 
 static void
 send_done(done *d)
@@ -256,7 +275,9 @@ send_done(done *d)
 	while (d != NULL) {
 		done *next = d->next;
 
-		if (d->ke == KE_OK)
+		if (d->r == NULL)
+			publish(rep_q.pub, d->events);
+		else if (d->ke == KE_OK)
 			kipc_req_reply(d->r, d->result);
 		else
 			kipc_req_fail(d->r, d->ke, "%s", d->why);
@@ -368,21 +389,21 @@ finish(pending *p, int n, int cke, const char *cwhy)
 	replier_put(&rep_q, first, last);
 }
 
-/* Publishes the committed changes' events; PUB never blocks. */
+/* Hands a committed batch's events to the replier, after its replies. */
 static void
-publish(krepo *repo, nng_socket *pub)
+publish_later(krepo *repo)
 {
 	cJSON *evs = krepo_take_events(repo);
+	done  *d;
 
-	for (cJSON *e = evs != NULL ? evs->child : NULL;
-	     pub != NULL && e != NULL; e = e->next) {
-		char *text = kipc_json_print(e, NULL);
-
-		if (text != NULL)
-			nng_send(*pub, text, strlen(text), NNG_FLAG_NONBLOCK);
-		free(text);
+	if (evs == NULL)
+		return;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		publish(rep_q.pub, evs);
+		return;
 	}
-	cJSON_Delete(evs);
+	d->events = evs;
+	replier_put(&rep_q, d, &d->next);
 }
 
 /*
@@ -394,7 +415,7 @@ publish(krepo *repo, nng_socket *pub)
  * replied yet, and each request does the same again on the same data.
  */
 static void
-run_batch(krepo *repo, nng_socket *pub, pending *p, int n, int *i)
+run_batch(krepo *repo, pending *p, int n, int *i)
 {
 	char why[KCFG_ERR_MAX] = "";
 	int  start = *i, cke;
@@ -426,12 +447,12 @@ again:
 	cke = krepo_batch_end(repo, why, sizeof(why));
 	finish(&p[start], *i - start, cke, why);
 	if (cke == KE_OK)
-		publish(repo, pub);
+		publish_later(repo);
 }
 
 /* Drains the queue and serves it in group commits. */
 static void
-serve_all(krepo *repo, kipc_server *srv, nng_socket *pub, pending *p)
+serve_all(krepo *repo, kipc_server *srv, pending *p)
 {
 	kipc_req *r;
 	int       n = 0, i = 0;
@@ -444,7 +465,7 @@ serve_all(krepo *repo, kipc_server *srv, nng_socket *pub, pending *p)
 			finish(&p[i], 1, KE_OK, "");
 			i++;
 		} else
-			run_batch(repo, pub, p, n, &i);
+			run_batch(repo, p, n, &i);
 	}
 }
 
@@ -467,7 +488,7 @@ read_signals(int sfd)
 /* Serves until SIGTERM/SIGINT: KEXIT_OK; KEXIT_FAILURE when the repository
  * could not be opened again (its data is committed; kinit restarts us). */
 static int
-loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd, pending *p)
+loop(krepo *repo, kipc_server *srv, int sfd, pending *p)
 {
 	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
 		{ .fd = kipc_server_fd(srv), .events = POLLIN } };
@@ -498,7 +519,7 @@ loop(krepo *repo, kipc_server *srv, nng_socket *pub, int sfd, pending *p)
 		}
 		if ((pfd[0].revents & POLLIN) && read_signals(sfd))
 			break;
-		serve_all(repo, srv, pub, p);
+		serve_all(repo, srv, p);
 		idle_ms = TRIM_IDLE_MS;
 	}
 	return rc;
@@ -684,10 +705,11 @@ main(int argc, char **argv)
 	if ((rc = start(&o, argv, &repo, &srv, &sfd)) == KEXIT_OK) {
 		have_pub = events_open(&o, &pub) == 0;
 		kipc_server_inline(srv, serve_read, repo);
+		rep_q.pub = have_pub ? &pub : NULL;
 		replier_start(&rep_q);
 		notify_ready(o.ready_fd);
 		klog_info("ready on '%s/%s'", o.paths.run_dir, KPROTO_SOCK_CONFIGD);
-		rc = loop(repo, srv, have_pub ? &pub : NULL, sfd, p);
+		rc = loop(repo, srv, sfd, p);
 		klog_info("stopping");
 		replier_stop(&rep_q);
 	}
