@@ -806,6 +806,21 @@ kcfgd_get_text(krepo *repo, const cJSON *params, bool privileged,
 	return KE_OK;
 }
 
+bool
+kcfgd_rerun_kept(krepo *repo, kproto_method_id id, const cJSON *params,
+                 int first)
+{
+	char  why[KCFG_ERR_MAX];
+	kcall c = { .repo = repo, .params = params, .privileged = true,
+		.why = why, .whylen = sizeof(why) };
+
+	if (id != KM_STATE_PUT && id != KM_STATE_PUT_MANY)
+		return false;
+	if (id == KM_STATE_PUT_MANY && first == KE_OK)
+		take_start_snapshots(&c);
+	return true;
+}
+
 int
 kcfgd_dispatch(krepo *repo, kproto_method_id id, const cJSON *params,
                bool privileged, cJSON **result, char *why, size_t whylen)

@@ -38,6 +38,20 @@ int kcfgd_dispatch(krepo *repo, kproto_method_id id, const cJSON *params,
  * of the same privilege, with nothing committed since, costs a copy.
  * Otherwise as kcfgd_dispatch.  Thread-safe.
  */
+/*
+ * A request of a group commit run a second time (kconfigd/main.c,
+ * run_batch: a batch dropped after a write failed halfway runs again),
+ * whose first run ended with first.  The volatile namespace commits each
+ * write at once, not with the batch: states written once stand and are not
+ * written again (a reader would see one go back and forth).  So for
+ * state.put and state.put_many this keeps the first outcome (returns true:
+ * do not dispatch) and only takes put_many's `start` snapshots again, which
+ * were dropped with the batch.  Returns false for every other method: run
+ * it again with kcfgd_dispatch.
+ */
+bool kcfgd_rerun_kept(krepo *repo, kproto_method_id id, const cJSON *params,
+                      int first);
+
 int kcfgd_get_text(krepo *repo, const cJSON *params, bool privileged,
                    char **text, char *why, size_t whylen);
 

@@ -201,6 +201,7 @@ typedef struct pending {
 	int       ke;
 	cJSON    *result;
 	bool      retried; /* once after a full map */
+	bool      ran;     /* run once already (run_one) */
 	char      why[KCFG_ERR_MAX];
 } pending;
 
@@ -211,10 +212,17 @@ persistent_write(const kproto_method *m)
 	return m->access == KA_WRITE && strncmp(m->name, "repo.", 5) == 0;
 }
 
+/* Runs p's request, maybe again when its batch runs a second time
+ * (run_batch; kcfgd_rerun_kept says what is done again). */
 static void
 run_one(krepo *repo, pending *p)
 {
 	const kproto_method *m = kipc_req_method(p->r);
+
+	if (p->ran &&
+	    kcfgd_rerun_kept(repo, m->id, kipc_req_params(p->r), p->ke))
+		return;
+	p->ran = true;
 
 	p->why[0] = '\0';
 	cJSON_Delete(p->result);
@@ -384,7 +392,7 @@ finish(pending *p, int n, int cke, const char *cwhy)
 		}
 		p[i].r = NULL;
 		p[i].result = NULL;
-		p[i].retried = false;
+		p[i].retried = p[i].ran = false;
 	}
 	replier_put(&rep_q, first, last);
 }
@@ -412,7 +420,8 @@ publish_later(krepo *repo)
  * in the batch's own transaction; when one fails halfway through its
  * writes, the batch is dropped and run again with each request in a
  * nested transaction of its own (repo.h: Group commit).  Nothing was
- * replied yet, and each request does the same again on the same data.
+ * replied yet, and each request does the same again on the same data --
+ * but for its writes to the volatile namespace, which stand (run_one).
  */
 static void
 run_batch(krepo *repo, pending *p, int n, int *i)

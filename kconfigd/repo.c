@@ -193,14 +193,14 @@ cache_link(kcache *c, const char *key)
 	return l;
 }
 
-/* Frees val, or hands it to the running request's grave (lent out). */
+/* Frees val, or (t given) hands it to the running request's grave, made
+ * with its transaction: it may be lent out. */
 static void
 bury(tx *t, cJSON *val)
 {
 	if (val == NULL)
 		return;
-	if (t != NULL && (t->grave != NULL ||
-	                     (t->grave = cJSON_CreateArray()) != NULL))
+	if (t != NULL)
 		cJSON_AddItemToArray(t->grave, val);
 	else
 		cJSON_Delete(val);
@@ -1225,15 +1225,21 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 		e->full = false;
 		if (rc != 0)
 			return mfail(&t, rc, "begin a transaction on", e->name);
+		/* Made first, so that lending (kv_peek) cannot fail later. */
+		if ((t.grave = cJSON_CreateArray()) == NULL) {
+			if (!direct)
+				mdb_txn_abort(t.txn);
+			return oom(&t);
+		}
 		ke = fn(&t, arg);
 		cJSON_Delete(t.grave);
 		if (direct) {
-			if (ke == KE_OK)
-				events_keep(e, &t);
-			else if (t.wrote || t.mrc != 0) {
+			/* Any LMDB failure leaves the transaction unusable. */
+			if (t.mrc != 0 || (ke != KE_OK && t.wrote)) {
 				e->poisoned = true;
 				e->grow = e->grow || t.mrc == MDB_MAP_FULL;
-			}
+			} else if (ke == KE_OK)
+				events_keep(e, &t);
 		} else if (ke == KE_OK && commit) {
 			if ((rc = mdb_txn_commit(t.txn)) != 0)
 				ke = mfail(&t, rc, "commit", e->name);
@@ -1275,6 +1281,11 @@ run_read(kvenv *e, txn_fn fn, void *arg, char *why, size_t whylen)
 	if ((rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t.txn)) != 0) {
 		pthread_rwlock_unlock(&e->maplock);
 		return mfail(&t, rc, "begin a transaction on", e->name);
+	}
+	if ((t.grave = cJSON_CreateArray()) == NULL) {
+		mdb_txn_abort(t.txn);
+		pthread_rwlock_unlock(&e->maplock);
+		return oom(&t);
 	}
 	ke = fn(&t, arg);
 	cJSON_Delete(t.grave);
@@ -2098,8 +2109,11 @@ json_put_sorted(cJSON *obj, const char *name, cJSON *item)
 		cJSON_Delete(item); /* not linked */
 		return false;
 	}
-	if (have)
+	if (have) {
+		if (!sorted)
+			kcfg_json_sort(obj);
 		return true;
+	}
 	if (!cJSON_AddItemToObject(obj, name, item)) { /* at the end */
 		cJSON_Delete(item);
 		return false;

@@ -275,6 +275,72 @@ START_TEST(enable_refresh_state)
 }
 END_TEST
 
+/* "start" among svc:/web:default's snapshots? */
+static bool
+web_has_start(void)
+{
+	cJSON *r = call(KM_REPO_SNAPSHOT_LIST, "{\"fmri\": \"web\"}", false,
+	    KE_OK);
+	char  *s = cJSON_PrintUnformatted(r);
+	bool   has = strstr(s, "\"start\"") != NULL;
+
+	free(s);
+	cJSON_Delete(r);
+	return has;
+}
+
+/*
+ * A group commit dropped after a write failed halfway runs again
+ * (kconfigd/main.c, run_batch).  The states its requests wrote were
+ * committed at once, in the volatile namespace: they are not written again
+ * (db must not go back to "starting"), while state.put_many's start
+ * snapshot, dropped with the batch, is taken again.
+ */
+START_TEST(batch_rerun_keeps_volatile_writes)
+{
+	static const char starting[] = "{\"fmri\": \"db\", \"state\": "
+	    "{\"state\": \"starting\"}}";
+	static const char many[] = "{\"states\": {\"svc:/web:default\": "
+	    "{\"state\": \"online\"}}, \"start\": [\"svc:/web:default\"]}";
+	cJSON *p, *r;
+	char  *s;
+
+	import_two();
+	ck_assert_int_eq(krepo_batch_begin(repo, false, why, sizeof(why)), KE_OK);
+	cJSON_Delete(call(KM_STATE_PUT, starting, true, KE_OK));
+	cJSON_Delete(call(KM_STATE_PUT, "{\"fmri\": \"db\", \"state\": "
+	                                "{\"state\": \"online\"}}", true, KE_OK));
+	cJSON_Delete(call(KM_STATE_PUT_MANY, many, true, KE_OK));
+	call(KM_REPO_COMMIT, "{\"fmri\": \"db\", \"ops\": ["
+	    "{\"op\": \"set\", \"pg\": \"dep_s\", \"prop\": \"grouping\", "
+	    "\"type\": \"string\", \"values\": [\"require_all\"]}, "
+	    "{\"op\": \"set\", \"pg\": \"dep_s\", \"prop\": \"restart_on\", "
+	    "\"type\": \"string\", \"values\": [\"none\"]}, "
+	    "{\"op\": \"set\", \"pg\": \"dep_s\", \"prop\": \"services\", "
+	    "\"type\": \"fmri\", \"values\": [\"svc:/db:default\"]}]}",
+	    true, KE_INVALID);
+	ck_assert(krepo_batch_poisoned(repo));
+	krepo_batch_abort(repo);
+	ck_assert(!web_has_start());
+
+	ck_assert_int_eq(krepo_batch_begin(repo, true, why, sizeof(why)), KE_OK);
+	p = cJSON_Parse(starting);
+	ck_assert(kcfgd_rerun_kept(repo, KM_STATE_PUT, p, KE_OK));
+	cJSON_Delete(p);
+	p = cJSON_Parse(many);
+	ck_assert(kcfgd_rerun_kept(repo, KM_STATE_PUT_MANY, p, KE_OK));
+	cJSON_Delete(p);
+	ck_assert(!kcfgd_rerun_kept(repo, KM_REPO_COMMIT, NULL, KE_INVALID));
+	ck_assert_int_eq(krepo_batch_end(repo, why, sizeof(why)), KE_OK);
+	r = call(KM_STATE_GET, "{\"fmri\": \"db\"}", false, KE_OK);
+	s = cJSON_PrintUnformatted(r);
+	ck_assert_str_eq(s, "{\"state\":{\"state\":\"online\"}}");
+	free(s);
+	cJSON_Delete(r);
+	ck_assert(web_has_start());
+}
+END_TEST
+
 START_TEST(boot_import_skips_bad_files)
 {
 	char  dir[300], path[400];
@@ -322,6 +388,7 @@ suite(void)
 	tcase_add_test(tc, secrets_only_for_privileged);
 	tcase_add_test(tc, enable_refresh_state);
 	tcase_add_test(tc, boot_import_skips_bad_files);
+	tcase_add_test(tc, batch_rerun_keeps_volatile_writes);
 	suite_add_tcase(s, tc);
 	return s;
 }
