@@ -34,8 +34,13 @@
 #define MAP_INITIAL ((size_t)16 << 20) /* grows by doubling */
 #define MAP_LIMIT   ((size_t)1 << 36)
 #define GROW_TRIES  12
-/* A transaction that wrote this much leaves its pages to krepo_release. */
-#define RELEASE_BYTES ((size_t)512 << 10)
+/*
+ * A transaction that wrote this much leaves its pages to krepo_release.
+ * LMDB keeps every dirty page buffer of its biggest transaction for good:
+ * kstartd's first state.put_many with 1000 start snapshots left 1 MiB of
+ * them, written in one batch transaction (no longer nested ones).
+ */
+#define RELEASE_BYTES ((size_t)64 << 10)
 
 /*
  * The writer's parsed values.  Inside a group commit, requests run in the
