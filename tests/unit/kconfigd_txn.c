@@ -495,6 +495,15 @@ START_TEST(admin_group_keeps_every_property)
 }
 END_TEST
 
+/* ops committed in a (direct) batch of their own. */
+static void
+batch_commit(krepo *r, const char *ops)
+{
+	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
+	ck_assert_int_eq(commit(r, ops, NULL), KE_OK);
+	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+}
+
 /*
  * The writer's cache (kconfigd/repo.c, kcache) keeps a batch's records
  * parsed.  It must follow everything that changes them: commits in the
@@ -533,19 +542,13 @@ START_TEST(writer_cache_follows_the_data)
 	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
 	ck_assert_int_eq(commit(r, "[" SET("port", "", "5") "]", NULL), KE_OK);
 	krepo_batch_abort(r);
-	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
-	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"m\"") "]", NULL),
-	    KE_OK);
-	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	batch_commit(r, "[" SET("name", "", "\"m\"") "]");
 	ck_assert_str_eq(app(r, "port", NULL), "80");
 	ck_assert_str_eq(app(r, "name", NULL), "m");
 
 	/* A write outside a batch, then a batch reading what it wrote. */
 	ck_assert_int_eq(commit(r, "[" SET("port", "", "7") "]", NULL), KE_OK);
-	ck_assert_int_eq(krepo_batch_begin(r, false, why, sizeof(why)), KE_OK);
-	ck_assert_int_eq(commit(r, "[" SET("name", "", "\"o\"") "]", NULL),
-	    KE_OK);
-	ck_assert_int_eq(krepo_batch_end(r, why, sizeof(why)), KE_OK);
+	batch_commit(r, "[" SET("name", "", "\"o\"") "]");
 	ck_assert_str_eq(app(r, "port", NULL), "7");
 	ck_assert_str_eq(app(r, "name", NULL), "o");
 	ck_assert_int_eq(gen_of_pg(r, "app"), app0 + 7);
