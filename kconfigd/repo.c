@@ -376,7 +376,19 @@ kv_peek(tx *t, const char *key, const cJSON **out)
 }
 
 /* KE_OK with *out, or KE_NOT_FOUND, or KE_INTERNAL. */
-static int kv_get(tx *t, const char *key, cJSON **out);
+static int
+kv_get(tx *t, const char *key, cJSON **out)
+{
+	MDB_val k = mval(key), v;
+	int     rc = mdb_get(t->txn, t->dbi, &k, &v);
+
+	*out = NULL;
+	if (rc == MDB_NOTFOUND)
+		return KE_NOT_FOUND;
+	if (rc != 0)
+		return mfail(t, rc, "read", key);
+	return parse_val(t, &v, key, out);
+}
 
 /*
  * kv_get of a value to edit: taken out of the writer's cache when it is
@@ -398,20 +410,6 @@ kv_take(tx *t, const char *key, cJSON **out)
 	free(n);
 	t->ce->cache->n--;
 	return *out != NULL ? KE_OK : KE_NOT_FOUND;
-}
-
-static int
-kv_get(tx *t, const char *key, cJSON **out)
-{
-	MDB_val k = mval(key), v;
-	int     rc = mdb_get(t->txn, t->dbi, &k, &v);
-
-	*out = NULL;
-	if (rc == MDB_NOTFOUND)
-		return KE_NOT_FOUND;
-	if (rc != 0)
-		return mfail(t, rc, "read", key);
-	return parse_val(t, &v, key, out);
 }
 
 static int
@@ -647,9 +645,9 @@ events_keep(kvenv *e, tx *t)
 static int
 gen_get(tx *t, const char *svc, long long *gen)
 {
-	char   k[KEY_MAX];
+	char         k[KEY_MAX];
 	const cJSON *meta;
-	int    ke;
+	int          ke;
 
 	key_svc(k, svc);
 	if ((ke = kv_peek(t, k, &meta)) != KE_OK) {
