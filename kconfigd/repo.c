@@ -178,14 +178,21 @@ mval(const char *s)
 
 /* ---- the writer's cache (kcache) ---------------------------------------------- */
 
+#define FNV_BASIS 14695981039346656037u
+
+/* FNV-1a of s, going on from h (FNV_BASIS to start). */
+static size_t
+fnv(size_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
 static size_t
 key_hash(const char *key)
 {
-	size_t h = 14695981039346656037u; /* FNV-1a */
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211u;
-	return h;
+	return fnv(FNV_BASIS, key);
 }
 
 /* The link to key's entry, or the empty link at its bucket's end. */
@@ -277,19 +284,31 @@ cache_set(tx *t, const char *key, cJSON *val)
 	c->n++;
 }
 
-/* Forgets key (written without its parsed form). */
-static void
-cache_forget(tx *t, const char *key)
+/* Takes key's entry out of t's cache: true with its value (NULL: the key
+ * is absent) when there was one. */
+static bool
+cache_unlink(tx *t, const char *key, cJSON **val)
 {
 	kcent **l, *n;
 
 	if (t->ce == NULL || t->ce->cache == NULL ||
 	    (n = *(l = cache_link(t->ce->cache, key))) == NULL)
-		return;
+		return false;
 	*l = n->next;
-	bury(t, n->val);
+	*val = n->val;
 	free(n);
 	t->ce->cache->n--;
+	return true;
+}
+
+/* Forgets key (written without its parsed form). */
+static void
+cache_forget(tx *t, const char *key)
+{
+	cJSON *val;
+
+	if (cache_unlink(t, key, &val))
+		bury(t, val);
 }
 
 static int
@@ -400,15 +419,8 @@ kv_get(tx *t, const char *key, cJSON **out)
 static int
 kv_take(tx *t, const char *key, cJSON **out)
 {
-	kcent **l, *n;
-
-	if (t->ce == NULL || t->ce->cache == NULL ||
-	    (n = *(l = cache_link(t->ce->cache, key))) == NULL)
+	if (!cache_unlink(t, key, out))
 		return kv_get(t, key, out);
-	*out = n->val;
-	*l = n->next;
-	free(n);
-	t->ce->cache->n--;
 	return *out != NULL ? KE_OK : KE_NOT_FOUND;
 }
 
@@ -545,14 +557,7 @@ key_snap(char *k, const char *svc, const char *inst, const char *snap)
 static size_t
 event_hash(const char *name, const char *fmri)
 {
-	size_t h = 14695981039346656037u; /* FNV-1a */
-
-	for (; *name != '\0'; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211u;
-	h = (h ^ 0xff) * 1099511628211u;
-	for (; *fmri != '\0'; fmri++)
-		h = (h ^ (unsigned char)*fmri) * 1099511628211u;
-	return h;
+	return fnv(fnv(FNV_BASIS, name) ^ 0xff, fmri); /* 0xff: no name byte */
 }
 
 /* The slot of (name, fmri) in t->evix: its event or the empty slot. */
@@ -1502,11 +1507,7 @@ do_get(tx *t, void *arg)
 static unsigned
 vcache_slot(const char *key)
 {
-	unsigned h = 2166136261u; /* FNV-1a */
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h % VIEW_CACHE;
+	return (unsigned)(key_hash(key) % VIEW_CACHE);
 }
 
 /* do_get through the view cache (copies in and out, under vmu). */
