@@ -67,6 +67,15 @@
 #define BATCH_MAX 512 /* requests in one group commit */
 #define TRIM_IDLE_MS 200 /* idle this long after work: give memory back */
 #define MMAP_IDLE (128 << 10) /* allocations this big get their own map */
+/*
+ * Fastbins while serving: glibc's default bound (64 * sizeof(size_t) / 4).
+ * Each request is a tree of a few dozen small nodes, parsed on one of
+ * nng's threads and freed on another; past the thread cache's 7 chunks of
+ * a size, a free without fastbins merges the chunk with its neighbours
+ * under the arena's lock.  With them, 32 writers cost about 10% less CPU
+ * per commit (docs/benchmarks.md).
+ */
+#define SERVE_MXFAST (64 * sizeof(size_t) / 4)
 
 /* Set (to our pid) across the exec after a boot import: the repository
  * was checked and written by this very process a moment ago. */
@@ -255,15 +264,38 @@ typedef struct replier {
 	bool            stop;
 	bool            running;
 	nng_socket     *pub; /* events.sock, or NULL */
+	nng_aio        *pub_aio; /* the thread's sends on pub, or NULL */
 	pthread_t       th;
 } replier;
 
 static replier rep_q = { .mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER };
 
-/* Publishes a committed batch's events (taken); PUB never blocks. */
+/* Sends text on pub with aio, or with nng_send() (an aio of its own,
+ * a malloc and a getrandom() each) when aio is NULL. */
 static void
-publish(nng_socket *pub, cJSON *evs)
+pub_send(nng_socket *pub, nng_aio *aio, const char *text, size_t len)
+{
+	nng_msg *msg;
+
+	if (aio == NULL) {
+		nng_send(*pub, (void *)text, len, NNG_FLAG_NONBLOCK);
+		return;
+	}
+	if (nng_msg_alloc(&msg, len) != 0)
+		return;
+	memcpy(nng_msg_body(msg), text, len);
+	nng_aio_set_msg(aio, msg);
+	nng_send_aio(*pub, aio);
+	nng_aio_wait(aio);
+	if (nng_aio_result(aio) != 0)
+		nng_msg_free(nng_aio_get_msg(aio));
+}
+
+/* Publishes a committed batch's events (taken); PUB never blocks.  aio:
+ * the replier's, or NULL on any other thread. */
+static void
+publish(nng_socket *pub, nng_aio *aio, cJSON *evs)
 {
 	for (cJSON *e = evs != NULL ? evs->child : NULL;
 	     pub != NULL && e != NULL; e = e->next) {
@@ -271,20 +303,20 @@ publish(nng_socket *pub, cJSON *evs)
 		char  *text = kipc_json_print(e, &len);
 
 		if (text != NULL)
-			nng_send(*pub, text, len, NNG_FLAG_NONBLOCK);
+			pub_send(pub, aio, text, len);
 		free(text);
 	}
 	cJSON_Delete(evs);
 }
 
 static void
-send_done(done *d)
+send_done(done *d, nng_aio *pub_aio)
 {
 	while (d != NULL) {
 		done *next = d->next;
 
 		if (d->r == NULL)
-			publish(rep_q.pub, d->events);
+			publish(rep_q.pub, pub_aio, d->events);
 		else if (d->ke == KE_OK)
 			kipc_req_reply(d->r, d->result);
 		else
@@ -312,7 +344,7 @@ replier_run(void *arg)
 		q->head = NULL;
 		q->tail = &q->head;
 		pthread_mutex_unlock(&q->mu);
-		send_done(d);
+		send_done(d, q->pub_aio);
 		pthread_mutex_lock(&q->mu);
 	}
 	pthread_mutex_unlock(&q->mu);
@@ -324,6 +356,10 @@ replier_start(replier *q)
 {
 	q->head = NULL;
 	q->tail = &q->head;
+	if (nng_aio_alloc(&q->pub_aio, NULL, NULL) == 0)
+		nng_aio_set_timeout(q->pub_aio, NNG_DURATION_ZERO);
+	else
+		q->pub_aio = NULL;
 	q->running = pthread_create(&q->th, NULL, replier_run, q) == 0;
 	if (!q->running)
 		klog_warn("unable to start 'replier': replying on the loop");
@@ -333,14 +369,17 @@ replier_start(replier *q)
 static void
 replier_stop(replier *q)
 {
-	if (!q->running)
-		return;
-	pthread_mutex_lock(&q->mu);
-	q->stop = true;
-	pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-	pthread_join(q->th, NULL);
-	q->running = false;
+	if (q->running) {
+		pthread_mutex_lock(&q->mu);
+		q->stop = true;
+		pthread_cond_signal(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		pthread_join(q->th, NULL);
+		q->running = false;
+	}
+	if (q->pub_aio != NULL)
+		nng_aio_free(q->pub_aio);
+	q->pub_aio = NULL;
 }
 
 /* Hands a batch's replies (a list) to the replier, or sends them. */
@@ -350,7 +389,7 @@ replier_put(replier *q, done *first, done **last)
 	if (first == NULL)
 		return;
 	if (!q->running) {
-		send_done(first);
+		send_done(first, NULL);
 		return;
 	}
 	pthread_mutex_lock(&q->mu);
@@ -407,7 +446,7 @@ publish_later(krepo *repo)
 	if (evs == NULL)
 		return;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		publish(rep_q.pub, evs);
+		publish(rep_q.pub, NULL, evs);
 		return;
 	}
 	d->events = evs;
@@ -695,10 +734,11 @@ main(int argc, char **argv)
 	/* The main thread's arena and one for all of nng's threads (which
 	 * answer reads), not one per thread: 1.5 MiB less at 1000 services. */
 	mallopt(M_ARENA_MAX, 2);
-	/* No fastbins: kconfigd frees thousands of small JSON nodes per
-	 * import or batch, and the first large free after them walked and
-	 * merged them all (malloc_consolidate: 8% of a boot import's CPU).
-	 * Freed small chunks go to the thread cache, then merge at once. */
+	/* No fastbins while starting: a boot import frees thousands of small
+	 * JSON nodes, and the first large free after them walked and merged
+	 * them all (malloc_consolidate: 8% of the import's CPU).  Freed small
+	 * chunks go to the thread cache, then merge at once.  Serving turns
+	 * them back on (SERVE_MXFAST). */
 	mallopt(M_MXFAST, 0);
 	if (parse_args(&o, argc, argv) != 0) {
 		usage();
@@ -716,6 +756,7 @@ main(int argc, char **argv)
 		kipc_server_inline(srv, serve_read, repo);
 		rep_q.pub = have_pub ? &pub : NULL;
 		replier_start(&rep_q);
+		mallopt(M_MXFAST, SERVE_MXFAST);
 		notify_ready(o.ready_fd);
 		klog_info("ready on '%s/%s'", o.paths.run_dir, KPROTO_SOCK_CONFIGD);
 		rc = loop(repo, srv, sfd, p);

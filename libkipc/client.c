@@ -21,6 +21,7 @@
 
 struct kipc_client {
 	nng_socket sock;
+	nng_aio   *aio; /* every send and receive: one allocation, not two per call */
 };
 
 static int
@@ -80,7 +81,12 @@ kipc_client_open(kipc_client **cp, const char *path, int timeout_ms)
 		return rv;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return KE_INTERNAL;
+	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0) {
+		free(c);
+		return map_nng(rv);
+	}
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		nng_aio_free(c->aio);
 		free(c);
 		return map_nng(rv);
 	}
@@ -92,6 +98,7 @@ kipc_client_open(kipc_client **cp, const char *path, int timeout_ms)
 	 * the first call its timeout (KE_TIMEOUT), not a hang. */
 	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		nng_close(c->sock);
+		nng_aio_free(c->aio);
 		free(c);
 		return map_nng(rv);
 	}
@@ -105,7 +112,44 @@ kipc_client_close(kipc_client *c)
 	if (c == NULL)
 		return;
 	nng_close(c->sock);
+	nng_aio_free(c->aio);
 	free(c);
+}
+
+/*
+ * nng_sendmsg() and nng_recvmsg() without their nng_aio_alloc() each: an
+ * aio costs a malloc and, through glibc 2.36's arc4random(), a getrandom
+ * system call.  The socket's SENDTIMEO and RECVTIMEO still apply.
+ */
+static int
+aio_send(kipc_client *c, const char *text, size_t len)
+{
+	nng_msg *msg;
+	int      rv;
+
+	if ((rv = nng_msg_alloc(&msg, len)) != 0)
+		return rv;
+	memcpy(nng_msg_body(msg), text, len);
+	nng_aio_set_timeout(c->aio, NNG_DURATION_DEFAULT);
+	nng_aio_set_msg(c->aio, msg);
+	nng_send_aio(c->sock, c->aio);
+	nng_aio_wait(c->aio);
+	if ((rv = nng_aio_result(c->aio)) != 0)
+		nng_msg_free(nng_aio_get_msg(c->aio));
+	return rv;
+}
+
+static int
+aio_recv(kipc_client *c, nng_msg **msgp)
+{
+	int rv;
+
+	nng_aio_set_timeout(c->aio, NNG_DURATION_DEFAULT);
+	nng_recv_aio(c->sock, c->aio);
+	nng_aio_wait(c->aio);
+	if ((rv = nng_aio_result(c->aio)) == 0)
+		*msgp = nng_aio_get_msg(c->aio);
+	return rv;
 }
 
 static void
@@ -120,8 +164,9 @@ kipc_call(kipc_client *c, const char *method, cJSON *params, cJSON **result,
     char **errmsg)
 {
 	char     why[256];
-	char    *text, *buf = NULL;
-	size_t   len, sz = 0;
+	char    *text;
+	nng_msg *reply;
+	size_t   len;
 	uint64_t id = kipc_new_id();
 	kipc_msg m;
 	int      rv;
@@ -132,18 +177,17 @@ kipc_call(kipc_client *c, const char *method, cJSON *params, cJSON **result,
 	cJSON_Delete(params);
 	if (text == NULL)
 		return KE_INTERNAL;
-	if ((rv = nng_send(c->sock, text, len, 0)) != 0) {
-		free(text);
-		set_err(errmsg, nng_strerror(rv));
-		return map_nng(rv);
-	}
+	rv = aio_send(c, text, len);
 	free(text);
-	if ((rv = nng_recv(c->sock, &buf, &sz, NNG_FLAG_ALLOC)) != 0) {
+	if (rv == 0)
+		rv = aio_recv(c, &reply);
+	if (rv != 0) {
 		set_err(errmsg, nng_strerror(rv));
 		return map_nng(rv);
 	}
-	rv = kipc_decode_reply(buf, sz, &m, why, sizeof(why));
-	nng_free(buf, sz);
+	rv = kipc_decode_reply(nng_msg_body(reply), nng_msg_len(reply), &m,
+	    why, sizeof(why));
+	nng_msg_free(reply);
 	if (rv == KE_OK && m.id != id) {
 		snprintf(why, sizeof(why), "reply to another request");
 		rv = KE_INTERNAL;

@@ -47,6 +47,7 @@
 
 #define KIPC_NCTX 128
 #define KIPC_IDEM 1024
+#define KIPC_PEERS 256 /* connections whose credentials are remembered */
 
 enum ctx_phase { PH_RECV, PH_WORK, PH_SEND };
 
@@ -55,6 +56,7 @@ struct kipc_ctx {
 	nng_ctx        ctx;
 	nng_aio       *aio;
 	enum ctx_phase phase;
+	kipc_req      *sent; /* answered; freed on nng's thread (ctx_reap) */
 };
 
 struct kipc_req {
@@ -79,6 +81,14 @@ struct idem_entry {
 	unsigned next; /* the next of its bucket, slot + 1, 0 at the end */
 };
 
+/* A connection's credentials, as the kernel gave them at connect time. */
+struct peer {
+	uint32_t pipe; /* nng_pipe_id(), 0: empty */
+	uid_t    uid;
+	gid_t    gid;
+	bool     privileged;
+};
+
 struct kipc_server {
 	nng_socket        sock;
 	const char       *name;
@@ -93,9 +103,12 @@ struct kipc_server {
 	unsigned          idem_next;
 	kipc_inline_fn    inline_fn; /* under mu */
 	void             *inline_arg;
+	pthread_mutex_t   peer_mu;
+	struct peer       peers[KIPC_PEERS]; /* by pipe id, under peer_mu */
 };
 
 static void ctx_cb(void *arg);
+static void ctx_reap(struct kipc_ctx *c);
 
 /* ---- sending -------------------------------------------------------------- */
 
@@ -206,21 +219,62 @@ idem_store(kipc_server *s, int slot, const char *text, size_t len)
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/*
+ * The sender of msg: uid, gid and whether it may write.  The kernel fixes
+ * a connection's credentials when it connects (SO_PEERCRED), so they are
+ * looked up once per connection, not per request: three getsockopt()
+ * calls, and for a peer other than root the group database and
+ * /proc/PID/status.  Group membership is thus judged when a connection
+ * sends its first request, as sudo or D-Bus judge it once per session.
+ */
 static void
-peer_creds(nng_msg *msg, uid_t *uid, gid_t *gid, pid_t *pid)
+peer_creds(kipc_server *s, nng_msg *msg, kipc_req *r)
 {
-	nng_pipe p = nng_msg_get_pipe(msg);
-	uint64_t u = (uint64_t)-1, g = (uint64_t)-1, pp = 0;
+	nng_pipe     p = nng_msg_get_pipe(msg);
+	uint32_t     id = (uint32_t)nng_pipe_id(p);
+	struct peer *e = &s->peers[id % KIPC_PEERS], got;
+	uint64_t     u = (uint64_t)-1, g = (uint64_t)-1, pid = 0;
+	bool         hit;
 
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &u) != 0)
-		u = (uint64_t)-1;
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &g) != 0)
-		g = (uint64_t)-1;
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pp) != 0)
-		pp = 0;
-	*uid = (uid_t)u;
-	*gid = (gid_t)g;
-	*pid = (pid_t)pp;
+	pthread_mutex_lock(&s->peer_mu);
+	got = *e;
+	hit = id != 0 && e->pipe == id;
+	pthread_mutex_unlock(&s->peer_mu);
+	if (!hit) {
+		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &u) != 0)
+			u = (uint64_t)-1;
+		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &g) != 0)
+			g = (uint64_t)-1;
+		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) != 0)
+			pid = 0;
+		got = (struct peer) { .pipe = id, .uid = (uid_t)u,
+			.gid = (gid_t)g };
+		got.privileged = got.uid != (uid_t)-1 &&
+		    kipc_uid_privileged(got.uid, got.gid, (pid_t)pid);
+		pthread_mutex_lock(&s->peer_mu);
+		if (id != 0 && got.uid != (uid_t)-1)
+			*e = got;
+		pthread_mutex_unlock(&s->peer_mu);
+	}
+	r->uid = got.uid;
+	r->gid = got.gid;
+	r->privileged = got.privileged;
+}
+
+/* nng: a connection is gone; forget its credentials (nng does not reuse a
+ * pipe id until 2^31 more have been made, but a slot may be). */
+static void
+peer_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	kipc_server *s = arg;
+	uint32_t     id = (uint32_t)nng_pipe_id(p);
+	struct peer *e = &s->peers[id % KIPC_PEERS];
+
+	(void)ev;
+	pthread_mutex_lock(&s->peer_mu);
+	if (e->pipe == id)
+		e->pipe = 0;
+	pthread_mutex_unlock(&s->peer_mu);
 }
 
 /* The level of an error reply: the request's when this daemon speaks it,
@@ -366,7 +420,6 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	kipc_server *s = c->srv;
 	kipc_req    *r = calloc(1, sizeof(*r));
 	char         why[300];
-	pid_t        pid;
 	int          rv;
 
 	if (r == NULL) {
@@ -376,9 +429,7 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	}
 	r->c = c;
 	r->idem_slot = -1;
-	peer_creds(msg, &r->uid, &r->gid, &pid);
-	r->privileged = r->uid != (uid_t)-1 &&
-	    kipc_uid_privileged(r->uid, r->gid, pid);
+	peer_creds(s, msg, r);
 	rv = kipc_decode_request(nng_msg_body(msg), nng_msg_len(msg), &r->m, why,
 	    sizeof(why));
 	nng_msg_free(msg);
@@ -413,11 +464,33 @@ on_request(struct kipc_ctx *c, nng_msg *msg)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * Frees the request c last answered.  Its tree was parsed on one of nng's
+ * threads and is freed on one of them: freed on the daemon's threads
+ * instead, its few dozen nodes went to another thread's cache and then,
+ * under a lock that nng's threads were taking to allocate the next
+ * requests, back to their arena (a fifth of the replier's time).
+ */
+static void
+ctx_reap(struct kipc_ctx *c)
+{
+	kipc_req *r = c->sent;
+
+	if (r == NULL)
+		return;
+	c->sent = NULL;
+	kipc_msg_free(&r->m);
+	free(r);
+}
+
 static void
 ctx_cb(void *arg)
 {
 	struct kipc_ctx *c = arg;
 	int              rv = nng_aio_result(c->aio);
+
+	if (c->phase != PH_WORK)
+		ctx_reap(c);
 
 	switch (c->phase) {
 	case PH_RECV:
@@ -461,6 +534,7 @@ kipc_server_open(kipc_server **sp, const char *path, const char *name,
 	s->name = name;
 	s->daemon = daemon;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->peer_mu, NULL);
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0 || nng_rep0_open(&s->sock) != 0) {
 		if (s->efd >= 0)
@@ -469,7 +543,9 @@ kipc_server_open(kipc_server **sp, const char *path, const char *name,
 		return KE_INTERNAL;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, KPROTO_MAX_MSG);
-	if ((rv = nng_listener_create(&l, s->sock, url)) != 0 ||
+	if ((rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, peer_gone,
+	         s)) != 0 ||
+	    (rv = nng_listener_create(&l, s->sock, url)) != 0 ||
 	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0666)) != 0 ||
 	    (rv = nng_listener_start(l, 0)) != 0)
 		goto fail;
@@ -499,9 +575,11 @@ kipc_server_close(kipc_server *s)
 	if (s == NULL)
 		return;
 	nng_close(s->sock);
-	for (int i = 0; i < KIPC_NCTX; i++)
+	for (int i = 0; i < KIPC_NCTX; i++) {
 		if (s->ctxs[i].aio != NULL)
 			nng_aio_free(s->ctxs[i].aio);
+		ctx_reap(&s->ctxs[i]);
+	}
 	while ((r = s->head) != NULL) {
 		s->head = r->next;
 		kipc_msg_free(&r->m);
@@ -511,6 +589,7 @@ kipc_server_close(kipc_server *s)
 		free(s->idem[i].reply);
 	close(s->efd);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->peer_mu);
 	free(s);
 }
 
@@ -588,12 +667,15 @@ req_finish(kipc_req *r, char *text, size_t len)
 		    "reply exceeds the message bound", &len);
 	}
 	if (r->c != NULL) {
-		idem_store(r->c->srv, r->idem_slot, text, len);
-		ctx_send_text(r->c, text, len);
-	} else {
-		r->local->text = text; /* kipc_req_local_new: the caller's */
-		r->local->len = len;
+		struct kipc_ctx *c = r->c;
+
+		idem_store(c->srv, r->idem_slot, text, len);
+		c->sent = r; /* r is the context's from here on */
+		ctx_send_text(c, text, len);
+		return;
 	}
+	r->local->text = text; /* kipc_req_local_new: the caller's */
+	r->local->len = len;
 	kipc_msg_free(&r->m);
 	free(r);
 }

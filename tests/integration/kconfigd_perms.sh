@@ -77,6 +77,39 @@ grep -q "$SECRET" "$T/configd.console" && fail "a secret in kconfigd's log"
 [ "$(cat "$T/out")" = "$SECRET" ] || fail "root reads '$(cat "$T/out")'"
 ok "no secret value in any unprivileged output or the log; root reads it"
 
+# --- credentials are a connection's own ---------------------------------------------
+# kconfigd looks a connection's credentials up once (libkipc: peer_creds).
+# A root connection and uid 65534's connections, open at the same time,
+# each keep their own: root's writes go on, every one of nobody's is denied.
+set_port() { printf 'repo.commit {"fmri": "db", "ops": [{"op": "set", "pg": "app", "prop": "port", "type": "integer", "values": [%s]}]}' "$1"; }
+# calls NAME [setpriv args]: ksock calls on one connection, fds NAME_IN/NAME_OUT.
+calls() {
+    local name=$1; shift
+    mkfifo "$T/$name.in" "$T/$name.out"
+    "$@" timeout 60 "$BIN/ksock" calls "$SYSTEMK_RUN_DIR/configd.sock" \
+        <"$T/$name.in" >"$T/$name.out" &
+    PIDS+=($!)
+}
+call_on() { # IN OUT LINE: one call on a connection, its reply in $line
+    echo "$3" >&"$1"
+    read -r -t 10 line <&"$2" || fail "no reply on a kept connection"
+}
+PIDS=()
+calls root env
+calls nobody setpriv --reuid=65534 --regid=65534 --clear-groups
+exec {RIN}>"$T/root.in" {ROUT}<"$T/root.out" {NIN}>"$T/nobody.in" {NOUT}<"$T/nobody.out"
+for i in 1 2 3; do
+    call_on "$RIN" "$ROUT" "$(set_port "600$i")"
+    case $line in *'"generation"'*) ;; *) fail "root's write $i on its connection: $line" ;; esac
+    call_on "$NIN" "$NOUT" "$(set_port "700$i")"
+    case $line in 'error denied'*) ;; *) fail "nobody's write $i on its connection: $line" ;; esac
+    nobody 4 set db app/port "800$i"
+done
+exec {RIN}>&- {NIN}>&- {ROUT}<&- {NOUT}<&-
+wait "${PIDS[@]}"
+[ "$("$BIN/kctl" get db/app/port)" = 6003 ] || fail "app/port is $("$BIN/kctl" get db/app/port), want 6003"
+ok "a root and two unprivileged connections at once: each judged by its own credentials"
+
 # --- the admin group: by the groups the peer process runs with -------------------------
 # uid 65534 is in no group of the database; given gid 100 ('users') as a
 # supplementary group by setpriv, it may write; without it, it may not.

@@ -6,6 +6,8 @@
  *   ksock garbage PATH          connect, send a full SP header and junk, close
  *   ksock hello PATH            sys.hello over nng; prints the result, exit 0 if ok
  *   ksock call PATH METHOD JSON any method over nng; prints the reply
+ *   ksock calls PATH            one connection for many calls: each stdin
+ *                               line "METHOD JSON", each reply one line
  *   ksock unix PATH METHOD JSON any method over an AF_UNIX seqpacket socket
  *   ksock unixjunk PATH         send junk and a truncated envelope to seqpacket
  *   ksock sub PATH N MS         subscribe to an events socket; print N messages
@@ -70,6 +72,33 @@ nng_call(const char *path, const char *method, const char *params)
 	return print_result(rv, res, msg);
 }
 
+/* ksock calls: lines of "METHOD JSON" on one connection, a reply each. */
+static int
+nng_calls(const char *path)
+{
+	kipc_client *c;
+	char         line[8192];
+	int          rv = kipc_client_open(&c, path, 3000);
+
+	if (rv != KE_OK)
+		return print_result(rv, NULL, strdup("cannot dial"));
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		char  *params = strchr(line, ' ');
+		cJSON *res = NULL;
+		char  *msg = NULL;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (params != NULL)
+			*params++ = '\0';
+		rv = kipc_call(c, line, params ? cJSON_Parse(params) : NULL,
+		    &res, &msg);
+		print_result(rv, res, msg);
+	}
+	kipc_client_close(c);
+	return 0;
+}
+
 static int
 sub_events(const char *path, int n, int ms)
 {
@@ -106,7 +135,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: ksock halfsp|garbage|hello|call|unix|unixjunk PATH ...\n");
+		fprintf(stderr, "usage: ksock halfsp|garbage|hello|call|calls|unix|unixjunk PATH ...\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "halfsp") == 0) {
@@ -134,6 +163,8 @@ main(int argc, char **argv)
 		return nng_call(argv[2], "sys.hello", NULL);
 	if (strcmp(argv[1], "sub") == 0 && argc >= 5)
 		return sub_events(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (strcmp(argv[1], "calls") == 0)
+		return nng_calls(argv[2]);
 	if (strcmp(argv[1], "call") == 0 && argc >= 4)
 		return nng_call(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
 	if (strcmp(argv[1], "unix") == 0 && argc >= 4) {
