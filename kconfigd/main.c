@@ -46,13 +46,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/auxv.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -492,6 +493,12 @@ again:
 			break;
 		}
 	}
+	if (krepo_batch_flush(repo, why, sizeof(why)) != KE_OK) {
+		krepo_batch_abort(repo);
+		*i = start;
+		nested = true;
+		goto again;
+	}
 	cke = krepo_batch_end(repo, why, sizeof(why));
 	finish(&p[start], *i - start, cke, why);
 	if (cke == KE_OK)
@@ -538,17 +545,36 @@ read_signals(int sfd)
 static int
 loop(krepo *repo, kipc_server *srv, int sfd, pending *p)
 {
-	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
-		{ .fd = kipc_server_fd(srv), .events = POLLIN } };
-	char          why[KCFG_ERR_MAX];
-	int           idle_ms = TRIM_IDLE_MS, n, rc = KEXIT_OK; /* boot import */
+	struct epoll_event ev[2];
+	char               why[KCFG_ERR_MAX];
+	int                idle_ms = TRIM_IDLE_MS, n, rc = KEXIT_OK; /* boot import */
+	int                ep = epoll_create1(EPOLL_CLOEXEC);
+	bool               failing = false, sig;
 
+	/* epoll, not poll: poll(2) refuses more descriptors than
+	 * RLIMIT_NOFILE allows (EINVAL), so at a limit of one kconfigd spun,
+	 * logging, and served nobody.  epoll_wait has no such check. */
+	if (ep < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){
+	        .events = EPOLLIN, .data.u32 = 0 }) != 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, kipc_server_fd(srv),
+	        &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 1 }) != 0) {
+		klog_err("unable to watch the signals and the socket: %s",
+		    strerror(errno));
+		if (ep >= 0)
+			close(ep);
+		return KEXIT_FAILURE;
+	}
 	for (;;) {
-		if ((n = poll(pfd, 2, idle_ms)) < 0) {
-			if (errno != EINTR)
-				klog_err("unable to poll: %s", strerror(errno));
+		if ((n = epoll_wait(ep, ev, 2, idle_ms)) < 0) {
+			if (errno != EINTR && !failing)
+				klog_err("unable to wait: %s", strerror(errno));
+			failing = errno != EINTR;
+			if (failing) /* no busy loop */
+				nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 			continue;
 		}
+		failing = false;
 		/* Idle after work: an import or a big batch leaves the heaps
 		 * full of freed JSON; give their free pages back (at 1000
 		 * services about half of kconfigd's resident memory). */
@@ -565,11 +591,15 @@ loop(krepo *repo, kipc_server *srv, int sfd, pending *p)
 			idle_ms = -1;
 			continue;
 		}
-		if ((pfd[0].revents & POLLIN) && read_signals(sfd))
+		sig = false;
+		for (int i = 0; i < n; i++)
+			sig = sig || ev[i].data.u32 == 0;
+		if (sig && read_signals(sfd))
 			break;
 		serve_all(repo, srv, p);
 		idle_ms = TRIM_IDLE_MS;
 	}
+	close(ep);
 	return rc;
 }
 

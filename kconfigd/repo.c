@@ -61,19 +61,37 @@
  * threads never see it.  A value replaced or dropped while a request runs
  * goes to that request's grave (tx), so what kv_peek lent stays valid
  * until the request ends.
+ *
+ * Dirty groups.  Writers that set one property each, all in the same
+ * group, had each request print the whole group (a third of the loop's
+ * CPU with 34 properties) for the next one to replace at once.  A commit
+ * of a single set that surely changes its group (the property's text
+ * differs, or it is new) keeps the group in the cache as "dirty" instead:
+ * LMDB still holds an older value, and the cache is the truth.  Dirty
+ * groups are printed and put once, when the batch ends (krepo_batch_flush)
+ * or before anything reads LMDB past the cache: a point read of the key
+ * (dirty_put_key) or any cursor (dirty_put_all).  The next request that
+ * takes a dirty group (kv_take) becomes its owner: if it may defer too
+ * (t->defer) it is marked as having written, so that a failure poisons the
+ * batch (the group would be lost with it); otherwise the group is put
+ * first.  An aborted batch drops dirty groups with everything else.
  */
 #define KCACHE_BUCKETS 256
 #define KCACHE_MAX     4096 /* entries; more, and it starts over */
+#define KDIRTY_MAX     16   /* dirty groups; more are put at once */
 
 typedef struct kcent {
 	struct kcent *next;
-	cJSON        *val; /* NULL: the key is absent */
+	cJSON        *val;   /* NULL: the key is absent */
+	bool          dirty; /* newer than LMDB's value (see kcache) */
 	char          key[];
 } kcent;
 
 typedef struct kcache {
-	kcent *b[KCACHE_BUCKETS];
-	size_t n;
+	kcent   *b[KCACHE_BUCKETS];
+	size_t   n;
+	unsigned ndirty;                    /* keys in dirty[] */
+	char     dirty[KDIRTY_MAX][KEY_MAX]; /* maybe dirty: look each up */
 } kcache;
 
 typedef struct kvenv {
@@ -148,6 +166,13 @@ typedef struct tx {
 	bool     wrote;  /* a put or delete was made */
 	kvenv   *ce;     /* the env whose cache this transaction keeps, or NULL */
 	cJSON   *grave;  /* values lent by kv_peek, freed when fn returns */
+	/* Dirty groups (kcache): this request may leave its group dirty; the
+	 * group its set surely changed; the dirty groups it took over. */
+	bool        defer;
+	bool        edited; /* an op has begun to edit the admin layer */
+	const char *changed_pg;
+	unsigned    ntaken;
+	char        taken[2][KEY_MAX];
 } tx;
 
 static int
@@ -250,44 +275,53 @@ cache_find(tx *t, const char *key, cJSON **val)
 	return true;
 }
 
-/* key := val (taken; NULL: absent) in the cache, when t keeps one. */
-static void
-cache_set(tx *t, const char *key, cJSON *val)
+/* key := val (taken; NULL: absent) in t's cache, clean: its entry, or
+ * NULL with val still the caller's when there is no cache or no memory. */
+static kcent *
+cache_keep(tx *t, const char *key, cJSON *val)
 {
 	kcache *c;
 	kcent **l, *n;
 
-	if (t->ce == NULL) {
-		bury(t, val);
-		return;
-	}
-	if (t->ce->cache != NULL && t->ce->cache->n >= KCACHE_MAX)
+	if (t->ce == NULL)
+		return NULL;
+	/* Starting over would drop dirty groups: not before they are put. */
+	if (t->ce->cache != NULL && t->ce->cache->n >= KCACHE_MAX &&
+	    t->ce->cache->ndirty == 0)
 		cache_clear(t->ce, t);
 	if ((c = t->ce->cache) == NULL &&
-	    (c = t->ce->cache = calloc(1, sizeof(*c))) == NULL) {
-		bury(t, val);
-		return;
-	}
+	    (c = t->ce->cache = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
 	if ((n = *(l = cache_link(c, key))) != NULL) {
 		bury(t, n->val);
 		n->val = val;
-		return;
+		n->dirty = false;
+		return n;
 	}
-	if ((n = malloc(sizeof(*n) + strlen(key) + 1)) == NULL) {
-		bury(t, val);
-		return;
-	}
+	if ((n = malloc(sizeof(*n) + strlen(key) + 1)) == NULL)
+		return NULL;
 	n->next = NULL;
 	n->val = val;
+	n->dirty = false;
 	strcpy(n->key, key);
 	*l = n;
 	c->n++;
+	return n;
+}
+
+/* key := val (taken; NULL: absent) in the cache, when t keeps one. */
+static void
+cache_set(tx *t, const char *key, cJSON *val)
+{
+	if (cache_keep(t, key, val) == NULL)
+		bury(t, val);
 }
 
 /* Takes key's entry out of t's cache: true with its value (NULL: the key
- * is absent) when there was one. */
+ * is absent) when there was one; *dirty (when given) says whether LMDB's
+ * value is older. */
 static bool
-cache_unlink(tx *t, const char *key, cJSON **val)
+cache_unlink_dirty(tx *t, const char *key, cJSON **val, bool *dirty)
 {
 	kcent **l, *n;
 
@@ -296,9 +330,17 @@ cache_unlink(tx *t, const char *key, cJSON **val)
 		return false;
 	*l = n->next;
 	*val = n->val;
+	if (dirty != NULL)
+		*dirty = n->dirty;
 	free(n);
 	t->ce->cache->n--;
 	return true;
+}
+
+static bool
+cache_unlink(tx *t, const char *key, cJSON **val)
+{
+	return cache_unlink_dirty(t, key, val, NULL);
 }
 
 /* Forgets key (written without its parsed form). */
@@ -323,6 +365,95 @@ kv_put_text(tx *t, const char *key, const char *text)
 	cache_forget(t, key);
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
+}
+
+/* ---- dirty groups (kcache) ---- */
+
+/* Prints val (a group) and puts it under key, the cache left as it is.
+ * Not counted in t->bytes, as layer_put_some never counted groups. */
+static int
+put_printed(tx *t, const char *key, const cJSON *val)
+{
+	char   *text = kipc_json_print(val, NULL);
+	MDB_val k = mval(key), v;
+	int     rc;
+
+	if (text == NULL)
+		return oom(t);
+	v = mval(text);
+	t->wrote = true;
+	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
+	free(text);
+	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
+}
+
+/* Puts key's value when it is dirty: LMDB is about to be read for it. */
+static int
+dirty_put_key(tx *t, const char *key)
+{
+	kcent *n;
+	int    ke;
+
+	if (t->ce == NULL || t->ce->cache == NULL || t->ce->cache->ndirty == 0 ||
+	    (n = *cache_link(t->ce->cache, key)) == NULL || !n->dirty)
+		return KE_OK;
+	if ((ke = put_printed(t, n->key, n->val)) == KE_OK)
+		n->dirty = false;
+	return ke;
+}
+
+/* Puts every dirty value: a cursor is about to read LMDB, or the batch
+ * is about to commit. */
+static int
+dirty_put_all(tx *t)
+{
+	kcache *c = t->ce != NULL ? t->ce->cache : NULL;
+	int     ke = KE_OK;
+
+	while (c != NULL && ke == KE_OK && c->ndirty > 0) {
+		if ((ke = dirty_put_key(t, c->dirty[c->ndirty - 1])) == KE_OK)
+			c->ndirty--;
+	}
+	return ke;
+}
+
+/*
+ * key := val (taken, a group that surely is what the key holds now) in
+ * the cache, dirty: printed and put later (kcache).  Put at once when the
+ * cache cannot keep it or has KDIRTY_MAX dirty groups already.
+ */
+static int
+cache_set_dirty(tx *t, const char *key, cJSON *val)
+{
+	kcache  *c = t->ce != NULL ? t->ce->cache : NULL;
+	kcent   *n;
+	unsigned i = 0;
+	int      ke;
+
+	while (c != NULL && i < c->ndirty && strcmp(c->dirty[i], key) != 0)
+		i++;
+	if (t->ce != NULL && i < KDIRTY_MAX &&
+	    (n = cache_keep(t, key, val)) != NULL) {
+		c = t->ce->cache;
+		if (i == c->ndirty)
+			strcpy(c->dirty[c->ndirty++], key);
+		n->dirty = true;
+		t->wrote = true;
+		return KE_OK;
+	}
+	ke = put_printed(t, key, val);
+	cache_set(t, key, val);
+	return ke;
+}
+
+/* Was key's dirty group taken over by this request (kv_take)? */
+static bool
+taken_dirty(const tx *t, const char *key)
+{
+	for (unsigned i = 0; i < t->ntaken; i++)
+		if (strcmp(t->taken[i], key) == 0)
+			return true;
+	return false;
 }
 
 static int
@@ -399,9 +530,12 @@ static int
 kv_get(tx *t, const char *key, cJSON **out)
 {
 	MDB_val k = mval(key), v;
-	int     rc = mdb_get(t->txn, t->dbi, &k, &v);
+	int     rc, ke;
 
 	*out = NULL;
+	if ((ke = dirty_put_key(t, key)) != KE_OK)
+		return ke;
+	rc = mdb_get(t->txn, t->dbi, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return KE_NOT_FOUND;
 	if (rc != 0)
@@ -419,8 +553,21 @@ kv_get(tx *t, const char *key, cJSON **out)
 static int
 kv_take(tx *t, const char *key, cJSON **out)
 {
-	if (!cache_unlink(t, key, out))
+	bool dirty = false;
+	int  ke;
+
+	if (!cache_unlink_dirty(t, key, out, &dirty))
 		return kv_get(t, key, out);
+	if (dirty && t->defer && t->ntaken < sizeof(t->taken) / sizeof(t->taken[0])) {
+		/* This request holds the only copy now: if it fails, the
+		 * batch must go round again (run_write: wrote). */
+		strcpy(t->taken[t->ntaken++], key);
+		t->wrote = true;
+	} else if (dirty && (ke = put_printed(t, key, *out)) != KE_OK) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return ke;
+	}
 	return *out != NULL ? KE_OK : KE_NOT_FOUND;
 }
 
@@ -428,7 +575,11 @@ static int
 kv_exists(tx *t, const char *key)
 {
 	MDB_val k = mval(key), v;
-	int     rc = mdb_get(t->txn, t->dbi, &k, &v);
+	int     rc, ke;
+
+	if ((ke = dirty_put_key(t, key)) != KE_OK)
+		return ke;
+	rc = mdb_get(t->txn, t->dbi, &k, &v);
 
 	if (rc == MDB_NOTFOUND)
 		return KE_NOT_FOUND;
@@ -444,8 +595,10 @@ kv_scan(tx *t, const char *prefix, kv_fn fn, void *arg)
 	size_t      plen = strlen(prefix);
 	MDB_cursor *cur;
 	MDB_val     k = mval(prefix), v;
-	int         rc, ke = KE_OK;
+	int         rc, ke;
 
+	if ((ke = dirty_put_all(t)) != KE_OK)
+		return ke;
 	if ((rc = mdb_cursor_open(t->txn, t->dbi, &cur)) != 0)
 		return mfail(t, rc, "scan", prefix);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -474,6 +627,8 @@ kv_del_prefix(tx *t, const char *prefix)
 	MDB_val     k, v;
 	int         rc;
 
+	if ((rc = dirty_put_all(t)) != KE_OK)
+		return rc;
 	if ((rc = mdb_cursor_open(t->txn, t->dbi, &cur)) != 0)
 		return mfail(t, rc, "delete", prefix);
 	/* Re-seek after each delete rather than trusting the cursor's
@@ -1033,6 +1188,8 @@ svcs_get(tx *t, cJSON **names)
 
 	if ((*names = cJSON_CreateArray()) == NULL)
 		return oom(t);
+	if ((rc = dirty_put_all(t)) != KE_OK)
+		return rc;
 	if ((rc = mdb_cursor_open(t->txn, t->dbi, &cur)) != 0)
 		return mfail(t, rc, "scan", "svc/");
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -1210,6 +1367,23 @@ grow(kvenv *e)
  * transaction (krepo_batch_begin with nested), where a failure undoes only
  * itself.  A dry run is always nested, as it ends in an abort.
  */
+/* Puts the batch's dirty groups (kcache); a failure poisons it. */
+static int
+batch_put_dirty(kvenv *e, char *why, size_t whylen)
+{
+	tx  t = { .txn = e->batch, .dbi = e->dbi, .why = why, .whylen = whylen,
+		.bytes = &e->txn_bytes, .ce = e };
+	int ke;
+
+	if (e->batch == NULL || e->nested)
+		return KE_OK;
+	if ((ke = dirty_put_all(&t)) != KE_OK) {
+		e->poisoned = true;
+		e->grow = e->grow || t.mrc == MDB_MAP_FULL;
+	}
+	return ke;
+}
+
 static int
 run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
           size_t whylen)
@@ -1224,7 +1398,12 @@ run_write(kvenv *e, txn_fn fn, void *arg, bool commit, char *why,
 			t.txn = e->batch;
 			t.ce = e;
 		} else {
-			/* Nothing may change data the cache does not see. */
+			/* Nothing may change data the cache does not see:
+			 * dirty groups are put in the batch before it goes. */
+			if (e->batch != NULL && e->cache != NULL &&
+			    e->cache->ndirty > 0 && (ke = batch_put_dirty(e, why,
+			                                 whylen)) != KE_OK)
+				return ke;
 			cache_clear(e, NULL);
 			rc = mdb_txn_begin(e->env, e->batch, 0, &t.txn);
 		}
@@ -1737,6 +1916,8 @@ running_raw(tx *t, const char *svc, const char *inst, req *q, bool *done)
 	*done = false;
 	key_snap(k, svc, inst, "running");
 	key = mval(k);
+	if ((rc = dirty_put_key(t, k)) != KE_OK)
+		return rc;
 	if ((rc = mdb_get(t->txn, t->dbi, &key, &v)) == MDB_NOTFOUND) {
 		*done = true;
 		return KE_OK;
@@ -2232,6 +2413,32 @@ layers_view(cJSON *const *lay)
 }
 
 /*
+ * Does admin[pg][prop] := p surely change the group's stored text?  Yes
+ * when the group or the property is new, or the property prints
+ * otherwise (stored groups are the printer's text of sorted groups, and a
+ * set keeps them sorted).  False also when memory runs out: the caller
+ * then prints the group and compares, as for any other commit.
+ */
+static bool
+prop_changes(const cJSON *admin, const char *pg, const char *prop,
+             const cJSON *p)
+{
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(admin, pg);
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(g, prop);
+	char        *a, *b;
+	bool         changed;
+
+	if (g == NULL || old == NULL)
+		return p != NULL;
+	a = kipc_json_print(old, NULL);
+	b = kipc_json_print(p, NULL);
+	changed = a != NULL && b != NULL && strcmp(a, b) != 0;
+	free(a);
+	free(b);
+	return changed;
+}
+
+/*
  * Applies one op to the admin layer.  A set needs only the property it
  * replaces, found through the layers (kcfg_view_prop); the others look at
  * the composed view.
@@ -2248,8 +2455,14 @@ op_apply(tx *t, const char *fmri, const cJSON *op, cJSON **lay)
 	if (strcmp(kind, "set") == 0) {
 		ke = op_set_prop(t, fmri, op, kcfg_view_prop(
 		    (const cJSON *const *)lay, LAYERS, pg, prop), &p);
-		return ke == KE_OK ? admin_put(t, admin, pg, prop, p) : ke;
+		if (ke != KE_OK)
+			return ke;
+		if (t->defer)
+			t->changed_pg = prop_changes(admin, pg, prop, p) ? pg : NULL;
+		t->edited = true;
+		return admin_put(t, admin, pg, prop, p);
 	}
+	t->edited = true;
 	if (strcmp(kind, "delprop") == 0) {
 		if ((view = layers_view(lay)) == NULL)
 			return oom(t);
@@ -2282,6 +2495,34 @@ op_apply(tx *t, const char *fmri, const cJSON *op, cJSON **lay)
 			cJSON_DeleteItemFromObjectCaseSensitive(admin, pg);
 	}
 	return KE_OK;
+}
+
+/*
+ * A commit that took dirty groups over (kv_take) and failed before any op
+ * edited them hands them back to the cache, still dirty: its failure then
+ * leaves the batch as it was, like any failure before a write.
+ */
+static void
+untake(tx *t, const char *svc, const char *inst, cJSON *admin)
+{
+	char   prefix[KEY_MAX];
+	size_t plen;
+	bool   all = true;
+
+	key_layer(prefix, svc, inst, "admin");
+	plen = strlen(prefix);
+	for (unsigned i = 0; i < t->ntaken; i++) {
+		cJSON *g = strncmp(t->taken[i], prefix, plen) == 0 ?
+		    cJSON_GetObjectItemCaseSensitive(admin, t->taken[i] + plen) :
+		    NULL;
+
+		if (g == NULL || cache_set_dirty(t, t->taken[i],
+		                     cJSON_DetachItemViaPointer(admin, g)) != KE_OK)
+			all = false;
+	}
+	t->ntaken = 0;
+	if (all && t->mrc == 0)
+		t->wrote = false;
 }
 
 /* Refuses the commit if any generation the writer read has moved. */
@@ -2405,6 +2646,7 @@ layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
 		char        *text = NULL;
 		MDB_val      kv, old, nv;
 		int          rc;
+		bool         sure, was_dirty;
 
 		if (snprintf(k, sizeof(k), "%s%s", prefix, n->string) >=
 		    (int)sizeof(k)) {
@@ -2413,6 +2655,34 @@ layer_put_some(tx *t, const char *svc, const char *inst, const char *layer,
 			ke = KE_INVALID;
 			break;
 		}
+		/* Dirty groups (kcache): a group this request's set surely
+		 * changed, or one it took over dirty, stays in the cache.
+		 * LMDB's value cannot tell whether the latter changed: the
+		 * set alone can (t->changed_pg). */
+		sure = g != NULL && t->changed_pg != NULL &&
+		    strcmp(t->changed_pg, n->string) == 0;
+		was_dirty = taken_dirty(t, k);
+		if (sure || was_dirty) {
+			kv = mval(k);
+			if (g != NULL)
+				ke = cache_set_dirty(t, k,
+				    cJSON_DetachItemViaPointer(pgs, g));
+			else if ((rc = mdb_del(t->txn, t->dbi, &kv, NULL)) != 0 &&
+			    rc != MDB_NOTFOUND)
+				ke = mfail(t, rc, "write", k);
+			else
+				cache_set(t, k, NULL);
+			if (ke != KE_OK)
+				break;
+			if (sure || g == NULL) {
+				gen_count(gens, n->string);
+				moved = true;
+			}
+			t->wrote = true;
+			continue;
+		}
+		if ((ke = dirty_put_key(t, k)) != KE_OK)
+			break;
 		if (g != NULL && (text = kipc_json_print(g, NULL)) == NULL) {
 			ke = oom(t);
 			break;
@@ -2522,6 +2792,10 @@ do_commit(tx *t, void *arg)
 
 	req_reset(q);
 	kcfg_fmri_format(fmri, sizeof(fmri), q->svc, q->inst);
+	/* One set in a direct batch may leave its group dirty (kcache). */
+	t->defer = t->ce != NULL && names != NULL && !deps &&
+	    q->in->child != NULL && q->in->child->next == NULL &&
+	    strcmp(kipc_json_str(q->in->child, "op"), "set") == 0;
 	ke = commit_read(t, q, fmri, names, lay);
 	for (const cJSON *op = q->in->child; ke == KE_OK && op != NULL;
 	     op = op->next)
@@ -2547,6 +2821,8 @@ do_commit(tx *t, void *arg)
 	if (ke == KE_OK && (ke = gens_view(t, q->svc, q->inst, &q->gens)) ==
 	                       KE_OK)
 		ke = gen_get(t, q->svc, &q->gen);
+	if (ke != KE_OK && t->ntaken > 0 && !t->edited && lay[ADMIN] != NULL)
+		untake(t, q->svc, q->inst, lay[ADMIN]);
 	layers_free(lay);
 	cJSON_Delete(view);
 	cJSON_Delete(views);
@@ -2785,12 +3061,23 @@ krepo_batch_abort(krepo *r)
 }
 
 int
+krepo_batch_flush(krepo *r, char *why, size_t whylen)
+{
+	return batch_put_dirty(&r->p, why, whylen);
+}
+
+int
 krepo_batch_end(krepo *r, char *why, size_t whylen)
 {
 	int rc;
 
 	if (r->p.batch == NULL)
 		return KE_OK;
+	/* Normally done by krepo_batch_flush, which can still go round. */
+	if (batch_put_dirty(&r->p, why, whylen) != KE_OK) {
+		krepo_batch_abort(r);
+		return KE_INTERNAL;
+	}
 	rc = mdb_txn_commit(r->p.batch);
 	r->p.batch = NULL;
 	r->p.nested = false;
@@ -3104,6 +3391,8 @@ do_check(tx *t, void *arg)
 	MDB_val     k, v;
 	int         rc;
 
+	if ((rc = dirty_put_all(t)) != KE_OK)
+		return rc;
 	if ((rc = mdb_cursor_open(t->txn, t->dbi, &cur)) != 0)
 		return mfail(t, rc, "scan", "repository");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -3470,6 +3759,26 @@ reopen_run(void *arg)
  * page of it resident.  A new thread's arena has no such space, so glibc
  * maps them afresh and only the pages LMDB uses become resident.
  */
+/*
+ * Can the process open what opening an environment takes (its data file,
+ * its lock file, the data file again for synchronous meta writes)?  At
+ * the descriptor limit a release would close the environment for good,
+ * and kconfigd would have to exit; it keeps the environment instead.
+ */
+static bool
+fds_to_reopen(void)
+{
+	int  fd[3], n = 0;
+	bool ok = true;
+
+	while (ok && n < 3)
+		ok = (fd[n++] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
+	while (n > 0)
+		if (fd[--n] >= 0)
+			close(fd[n]);
+	return ok;
+}
+
 static int
 env_release(kvenv *e, char *why, size_t whylen)
 {
@@ -3477,7 +3786,7 @@ env_release(kvenv *e, char *why, size_t whylen)
 	pthread_t th;
 
 	if (e->env == NULL || e->batch != NULL ||
-	    e->peak_bytes < RELEASE_BYTES)
+	    e->peak_bytes < RELEASE_BYTES || !fds_to_reopen())
 		return KE_OK;
 	pthread_rwlock_wrlock(&e->maplock);
 	mdb_env_close(e->env);

@@ -195,8 +195,14 @@ int krepo_revert(krepo *r, const char *svc, const char *inst,
  * A write that meets a full map in a nested batch fails with KE_BUSY and
  * krepo_batch_full() turns true: end the batch and run the rest in the
  * next (begin grows the map first).
+ *
+ * A direct batch may hold groups its commits changed in memory only
+ * (repo.c: dirty groups); krepo_batch_flush() puts them, and when that
+ * fails the batch is poisoned like a failed write: abort, run it nested.
+ * end flushes too, but then can only fail the whole batch.
  */
 int    krepo_batch_begin(krepo *r, bool nested, char *why, size_t whylen);
+int    krepo_batch_flush(krepo *r, char *why, size_t whylen);
 int    krepo_batch_end(krepo *r, char *why, size_t whylen);
 bool   krepo_batch_full(krepo *r);
 bool   krepo_batch_poisoned(krepo *r);

@@ -69,8 +69,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					krepo_batch_begin(repo, true, why, sizeof(why));
 				}
 			}
-			if (++n % 64 == 0)
+			/* Dirty groups are put before the end; a failure
+			 * there poisons the batch too. */
+			if (++n % 64 == 0) {
+				if (krepo_batch_flush(repo, why, sizeof(why)) !=
+				    KE_OK)
+					krepo_batch_abort(repo);
 				krepo_batch_end(repo, why, sizeof(why));
+			}
 			cJSON_Delete(krepo_take_events(repo));
 		}
 	}

@@ -123,6 +123,29 @@ echo "figure: kconfigd fd limit restored: answering after $((SECONDS - t0)) s"
 check_acked "kconfigd fd limit"
 ok "kconfigd at its fd limit: requests time out with a clear message, it recovers when the limit is raised"
 
+# A big write at the fd limit, on a connection made before it: at idle
+# kconfigd reopens its repository to give LMDB's page buffers back
+# (RELEASE_BYTES), which it cannot do without descriptors.  It keeps the
+# repository open instead, and goes on serving.
+mkfifo "$T/kept.in" "$T/kept.out"
+timeout 60 "$BIN/ksock" calls "$SYSTEMK_RUN_DIR/configd.sock" <"$T/kept.in" >"$T/kept.out" &
+KEPT=$!
+exec {KIN}>"$T/kept.in" {KOUT}<"$T/kept.out"
+kept() { echo "$1" >&"$KIN"; read -r -t 10 line <&"$KOUT" || fail "no reply on the kept connection to '$1'"; }
+kept 'sys.hello {}'
+prlimit --pid "$CP" --nofile=1: || fail "prlimit kconfigd"
+kept 'repo.snapshot_take {"fmri": "svc:/a:default", "name": "big"}'
+case $line in error*) fail "a snapshot at the fd limit: $line" ;; esac
+sleep 1 # idle: when the release would come
+kill -0 "$CP" || fail "kconfigd died at idle at its fd limit"
+[ "$(daemon_pid kconfigd)" = "$CP" ] || fail "kconfigd replaced at idle at its fd limit"
+kept 'repo.get {"fmri": "svc:/a:default", "pg": "app", "prop": "after"}'
+case $line in *freed*) ;; *) fail "a read at the fd limit after idle: $line" ;; esac
+prlimit --pid "$CP" --nofile="$old": || fail "prlimit kconfigd back"
+exec {KIN}>&- {KOUT}<&-
+wait "$KEPT" || true
+ok "kconfigd at its fd limit after a big write: keeps its repository open at idle and serves"
+
 n=$(fds_of "$SP"); old=$(soft_nofile "$SP")
 APID=$(pid_of a)
 prlimit --pid "$SP" --nofile=1: || fail "prlimit kstartd"

@@ -505,6 +505,176 @@ batch_commit(krepo *r, const char *ops)
 }
 
 /*
+ * Dirty groups (kconfigd/repo.c, kcache): in a batch, a commit of one set
+ * leaves its group in memory and the batch puts it once.  The same random
+ * commits -- sets that change their group or not, sets that fail, two
+ * groups, two-op commits, deletes, stale generations, snapshots taken in
+ * the middle of a batch (a cursor must see the dirty groups) -- run in
+ * random batches on one repository and one by one on another: every
+ * reply, every view, every generation and the export must be the same.
+ * A poisoned batch runs again nested, as kconfigd's loop does.
+ */
+static krepo *
+open_web_in(const char *sub)
+{
+	snprintf(state_dir, sizeof(state_dir), "%s/%s-state", tmp, sub);
+	snprintf(run_dir, sizeof(run_dir), "%s/%s-run", tmp, sub);
+	return open_web();
+}
+
+/* Commit number i of the random sequence, as ops (and gens) text. */
+static void
+random_commit(unsigned *seed, char *ops, size_t n, char *gens, size_t gn)
+{
+	int  kind = rand_r(seed) % 10, p = rand_r(seed) % 4, v = rand_r(seed) % 3;
+	char one[160];
+
+	gens[0] = '\0';
+	snprintf(one, sizeof(one), "{\"op\": \"set\", \"pg\": \"%s\", \"prop\": "
+	    "\"p%d\", \"type\": \"integer\", \"values\": [%d]}",
+	    rand_r(seed) % 4 == 0 ? "other" : "app", p, v);
+	switch (kind) {
+	case 0: /* fails: a string for an integer */
+		snprintf(ops, n, "[{\"op\": \"set\", \"pg\": \"app\", \"prop\": "
+		    "\"port\", \"values\": [\"x%d\"]}]", v);
+		break;
+	case 1: /* two ops: never deferred */
+		snprintf(ops, n, "[%s, {\"op\": \"set\", \"pg\": \"app\", "
+		    "\"prop\": \"q\", \"type\": \"string\", \"values\": "
+		    "[\"%d\"]}]", one, v);
+		break;
+	case 2: /* may not find it */
+		snprintf(ops, n, "[{\"op\": \"delprop\", \"pg\": \"app\", "
+		    "\"prop\": \"p%d\"}]", p);
+		break;
+	case 3: /* a generation that may have moved */
+		snprintf(ops, n, "[%s]", one);
+		snprintf(gens, gn, "{\"app\": %d}", 2 + v);
+		break;
+	default:
+		snprintf(ops, n, "[%s]", one);
+	}
+}
+
+/* The instance's view (snap or NULL) with its generations, as text. */
+static char *
+view_text(krepo *r, const char *snap)
+{
+	cJSON    *pgs = NULL, *gens = NULL, *o = cJSON_CreateObject();
+	long long gen = -1;
+	char     *s;
+	int       ke = krepo_get_gens(r, "web", "default", snap, &pgs, &gen,
+	                  &gens, why, sizeof(why));
+
+	cJSON_AddNumberToObject(o, "ke", ke);
+	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	cJSON_AddItemToObject(o, "pgs", pgs != NULL ? pgs : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "gens", gens != NULL ? gens : cJSON_CreateNull());
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static char *
+export_text(krepo *r)
+{
+	cJSON *all = NULL;
+	char  *s;
+
+	ck_assert_int_eq(krepo_export(r, NULL, &all, why, sizeof(why)), KE_OK);
+	s = cJSON_PrintUnformatted(all);
+	cJSON_Delete(all);
+	return s;
+}
+
+START_TEST(dirty_groups_match_unbatched)
+{
+	krepo   *a = open_web_in("a"), *b = open_web_in("b");
+	unsigned seed = 7, reruns = 0;
+	char     ops[64][400], gens[64][64], snapname[32];
+	int      nsnap = 0;
+
+	for (int round = 0; round < 60; round++) {
+		int  n = 1 + rand_r(&seed) % 12, kb[64], snap_at = -1;
+		bool nested = false;
+
+		if (rand_r(&seed) % 3 == 0)
+			snap_at = rand_r(&seed) % n;
+		for (int i = 0; i < n; i++) {
+			random_commit(&seed, ops[i], sizeof(ops[i]), gens[i],
+			    sizeof(gens[i]));
+			kb[i] = commit(b, ops[i], gens[i][0] ? gens[i] : NULL);
+			if (i == snap_at) {
+				snprintf(snapname, sizeof(snapname), "s%d", nsnap);
+				ck_assert_int_eq(krepo_snapshot_take(b, "web",
+				    "default", snapname, why, sizeof(why)), KE_OK);
+			}
+		}
+	again:
+		ck_assert_int_eq(krepo_batch_begin(a, nested, why, sizeof(why)),
+		    KE_OK);
+		for (int i = 0; i < n; i++) {
+			int ka = commit(a, ops[i], gens[i][0] ? gens[i] : NULL);
+
+			if (krepo_batch_poisoned(a)) {
+				krepo_batch_abort(a);
+				nested = true;
+				reruns++;
+				goto again;
+			}
+			ck_assert_msg(ka == kb[i], "round %d commit %d %s: batched "
+			    "%d, alone %d", round, i, ops[i], ka, kb[i]);
+			if (i == snap_at)
+				ck_assert_int_eq(krepo_snapshot_take(a, "web",
+				    "default", snapname, why, sizeof(why)), KE_OK);
+		}
+		if (krepo_batch_flush(a, why, sizeof(why)) != KE_OK) {
+			krepo_batch_abort(a);
+			nested = true;
+			reruns++;
+			goto again;
+		}
+		ck_assert_int_eq(krepo_batch_end(a, why, sizeof(why)), KE_OK);
+		if (snap_at >= 0)
+			nsnap++;
+		cJSON_Delete(krepo_take_events(a));
+		cJSON_Delete(krepo_take_events(b));
+		{
+			char *va = view_text(a, NULL), *vb = view_text(b, NULL);
+
+			ck_assert_msg(strcmp(va, vb) == 0, "round %d:\n%s\n%s",
+			    round, va, vb);
+			free(va);
+			free(vb);
+		}
+	}
+	for (int i = 0; i < nsnap; i++) {
+		char *va, *vb;
+
+		snprintf(snapname, sizeof(snapname), "s%d", i);
+		va = view_text(a, snapname);
+		vb = view_text(b, snapname);
+		ck_assert_msg(strcmp(va, vb) == 0, "snapshot %s:\n%s\n%s",
+		    snapname, va, vb);
+		free(va);
+		free(vb);
+	}
+	{
+		char *ea = export_text(a), *eb = export_text(b);
+
+		ck_assert_str_eq(ea, eb);
+		free(ea);
+		free(eb);
+	}
+	/* The sequence is made to hit every path, a rerun included. */
+	ck_assert_uint_gt(nsnap, 5);
+	krepo_close(a);
+	krepo_close(b);
+	(void)reruns;
+}
+END_TEST
+
+/*
  * The writer's cache (kconfigd/repo.c, kcache) keeps a batch's records
  * parsed.  It must follow everything that changes them: commits in the
  * same batch, a revert (which deletes and rewrites the admin layer), a
@@ -669,6 +839,7 @@ suite(void)
 	tcase_add_test(tc, memo_follows_commits_and_privilege);
 	tcase_add_test(tc, release_after_big_import);
 	tcase_add_test(tc, release_gives_page_buffers_back);
+	tcase_add_test(tc, dirty_groups_match_unbatched);
 	suite_add_tcase(s, tc);
 	return s;
 }
