@@ -369,21 +369,37 @@ kv_put_text(tx *t, const char *key, const char *text)
 
 /* ---- dirty groups (kcache) ---- */
 
+/*
+ * The writer's print buffer, kept from one put to the next: printing a
+ * group into a fresh one grew it by realloc to 1, 2, 4 KiB, and each
+ * request of 1 KiB or more first merged all the thread's fastbins
+ * (malloc_consolidate: 6% of the loop).  Freed when idle (krepo_release).
+ */
+static __thread char  *pbuf;
+static __thread size_t pcap;
+
+static void
+pbuf_free(void)
+{
+	free(pbuf);
+	pbuf = NULL;
+	pcap = 0;
+}
+
 /* Prints val (a group) and puts it under key, the cache left as it is.
  * Not counted in t->bytes, as layer_put_some never counted groups. */
 static int
 put_printed(tx *t, const char *key, const cJSON *val)
 {
-	char   *text = kipc_json_print(val, NULL);
-	MDB_val k = mval(key), v;
-	int     rc;
+	const char *text = kipc_json_print_reuse(val, &pbuf, &pcap, NULL);
+	MDB_val     k = mval(key), v;
+	int         rc;
 
 	if (text == NULL)
 		return oom(t);
 	v = mval(text);
 	t->wrote = true;
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
-	free(text);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
 }
 
@@ -459,14 +475,9 @@ taken_dirty(const tx *t, const char *key)
 static int
 kv_put(tx *t, const char *key, const cJSON *val)
 {
-	char *s = kipc_json_print(val, NULL);
-	int   ke;
+	const char *s = kipc_json_print_reuse(val, &pbuf, &pcap, NULL);
 
-	if (s == NULL)
-		return oom(t);
-	ke = kv_put_text(t, key, s);
-	free(s);
-	return ke;
+	return s != NULL ? kv_put_text(t, key, s) : oom(t);
 }
 
 static int
@@ -3859,6 +3870,7 @@ krepo_release(krepo *r, char *why, size_t whylen)
 	int  ke;
 
 	cache_clear(&r->p, NULL); /* idle: the next burst fills it again */
+	pbuf_free();
 	ke = env_release(&r->p, why, whylen);
 
 	if (ke == KE_OK)
@@ -3880,6 +3892,7 @@ krepo_close(krepo *r)
 	if (r->p.batch != NULL)
 		mdb_txn_abort(r->p.batch);
 	cache_clear(&r->p, NULL);
+	pbuf_free();
 	cJSON_Delete(r->p.events);
 	cJSON_Delete(r->v.events);
 	if (r->p.env != NULL)

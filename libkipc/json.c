@@ -526,6 +526,24 @@ jb_value(jbuf *b, const cJSON *it)
 	}
 }
 
+const char *
+kipc_json_print_reuse(const cJSON *item, char **buf, size_t *cap,
+    size_t *len)
+{
+	jbuf b = { .p = *buf, .cap = *cap };
+
+	if (item != NULL)
+		jb_value(&b, item);
+	*buf = b.p; /* what a failed realloc left is still ours */
+	*cap = b.cap;
+	if (item == NULL || b.fail || jb_room(&b, 0) == NULL)
+		return NULL;
+	b.p[b.len] = '\0';
+	if (len != NULL)
+		*len = b.len;
+	return b.p;
+}
+
 char *
 kipc_json_print(const cJSON *item, size_t *len)
 {

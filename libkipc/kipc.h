@@ -93,6 +93,10 @@ int kipc_json_bool(const cJSON *obj, const char *key);
  * text is the caller's (free).
  */
 char *kipc_json_print(const cJSON *item, size_t *len);
+/* The same text in *buf, which the caller keeps across prints (NULL and
+ * 0 to start, free() at the end); grown as needed.  The text, or NULL. */
+const char *kipc_json_print_reuse(const cJSON *item, char **buf, size_t *cap,
+    size_t *len);
 /* Maximum nesting of the JSON text (strings skipped); does not parse. */
 int kipc_json_depth(const char *buf, size_t len);
 /*
