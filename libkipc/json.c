@@ -188,9 +188,23 @@ kipc_json_exact_ints(cJSON *it)
 		    d > (double)KIPC_JSON_EXACT_MAX ||
 		    d < -(double)KIPC_JSON_EXACT_MAX)
 			continue;
-		snprintf(buf, sizeof(buf), "%.0f", d);
-		if ((it->valuestring = strdup(buf)) != NULL)
-			it->type = cJSON_Raw;
+		/* "%.0f" of an integral d up to 2^53, without printf's
+		 * floating-point path (every request id passes here). */
+		{
+			long long          i = (long long)d;
+			unsigned long long u = i < 0 ? 0ull - (unsigned long long)i :
+			                              (unsigned long long)i;
+			char              *p = buf + sizeof(buf);
+
+			*--p = '\0';
+			do
+				*--p = (char)('0' + u % 10);
+			while ((u /= 10) != 0);
+			if (i < 0)
+				*--p = '-';
+			if ((it->valuestring = strdup(p)) != NULL)
+				it->type = cJSON_Raw;
+		}
 	}
 }
 

@@ -295,6 +295,26 @@ START_TEST(parse_big_ints_exact)
 	free(out);
 	cJSON_Delete(back);
 	cJSON_Delete(o);
+	/* Literals from 10^15 to 2^53 become their own digits, as "%lld"
+	 * prints them (request ids are such numbers). */
+	for (unsigned seed = 1, i = 0; i < 20000; i++) {
+		long long n = 1000000000000000LL +
+		    (long long)(((unsigned long long)rand_r(&seed) << 31 ^
+		                    (unsigned long long)rand_r(&seed)) %
+		        (KIPC_JSON_EXACT_MAX - 1000000000000000LL + 1));
+		char lit[32];
+
+		if (i % 2 == 1)
+			n = -n;
+		if (i == 0)
+			n = KIPC_JSON_EXACT_MAX;
+		snprintf(lit, sizeof(lit), "%lld", n);
+		o = kipc_json_parse(lit, strlen(lit), why, sizeof(why));
+		ck_assert_ptr_nonnull(o);
+		ck_assert_msg(cJSON_IsRaw(o) && strcmp(o->valuestring, lit) == 0,
+		    "%s read as %s", lit, o->valuestring);
+		cJSON_Delete(o);
+	}
 }
 END_TEST
 
