@@ -9,14 +9,14 @@
 #      to raw LMDB commits (one put per mdb_txn_commit, default sync) on the
 #      same file system, and to the transport's own ceiling: 1 and 32
 #      clients echoing a commit-sized request through the raw echo server.
-#      Each measure is run REPEAT times, alternating, and the median is
+#      Each measure is run REPEAT (5) times, alternating, and the median is
 #      printed.
 #
 # kconfigd runs alone (no kinit, no kstartd) in a temp dir; everything is
 # killed by pid at exit.  Prints a markdown table.  Knobs: N (gets per
 # round), ROUNDS, SECS (per commit measure), REPEAT.
 . "$(dirname "$0")/../lib.sh" "${1:-}"
-N=${N:-2000} ROUNDS=${ROUNDS:-5} SECS=${SECS:-4} REPEAT=${REPEAT:-3}
+N=${N:-2000} ROUNDS=${ROUNDS:-5} SECS=${SECS:-4} REPEAT=${REPEAT:-5}
 B=$BIN/configd_bench
 
 export SYSTEMK_RUN_DIR=$W/run SYSTEMK_STATE_DIR=$W/state SYSTEMK_LOG_DIR=$W/log
