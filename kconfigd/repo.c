@@ -391,14 +391,16 @@ pbuf_free(void)
 static int
 put_printed(tx *t, const char *key, const cJSON *val)
 {
-	const char *text = kipc_json_print_reuse(val, &pbuf, &pcap, NULL);
+	const char *text;
 	MDB_val     k = mval(key), v;
 	int         rc;
 
-	if (text == NULL)
+	/* Written before printing: a failure then poisons the batch, which
+	 * the caller's value may have been the only copy of (kv_take). */
+	t->wrote = true;
+	if ((text = kipc_json_print_reuse(val, &pbuf, &pcap, NULL)) == NULL)
 		return oom(t);
 	v = mval(text);
-	t->wrote = true;
 	rc = mdb_put(t->txn, t->dbi, &k, &v, 0);
 	return rc != 0 ? mfail(t, rc, "write", key) : KE_OK;
 }
@@ -457,8 +459,12 @@ cache_set_dirty(tx *t, const char *key, cJSON *val)
 		t->wrote = true;
 		return KE_OK;
 	}
-	ke = put_printed(t, key, val);
-	cache_set(t, key, val);
+	if ((ke = put_printed(t, key, val)) == KE_OK)
+		cache_set(t, key, val);
+	else { /* neither in LMDB nor the cache: the batch is poisoned */
+		cache_forget(t, key);
+		bury(t, val);
+	}
 	return ke;
 }
 
@@ -2424,26 +2430,25 @@ layers_view(cJSON *const *lay)
 }
 
 /*
- * Does admin[pg][prop] := p surely change the group's stored text?  Yes
- * when the group or the property is new, or the property prints
- * otherwise (stored groups are the printer's text of sorted groups, and a
- * set keeps them sorted).  False also when memory runs out: the caller
- * then prints the group and compares, as for any other commit.
+ * Does admin[pg][prop] := p change the group's stored text?  1 when the
+ * group or the property is new, or the property prints otherwise (stored
+ * groups are the printer's text of sorted groups, and a set keeps them
+ * sorted); 0 when it prints the same; -1 without memory to tell.
  */
-static bool
+static int
 prop_changes(const cJSON *admin, const char *pg, const char *prop,
              const cJSON *p)
 {
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(admin, pg);
 	const cJSON *old = cJSON_GetObjectItemCaseSensitive(g, prop);
 	char        *a, *b;
-	bool         changed;
+	int          changed;
 
 	if (g == NULL || old == NULL)
-		return p != NULL;
+		return 1;
 	a = kipc_json_print(old, NULL);
 	b = kipc_json_print(p, NULL);
-	changed = a != NULL && b != NULL && strcmp(a, b) != 0;
+	changed = a == NULL || b == NULL ? -1 : strcmp(a, b) != 0;
 	free(a);
 	free(b);
 	return changed;
@@ -2468,8 +2473,15 @@ op_apply(tx *t, const char *fmri, const cJSON *op, cJSON **lay)
 		    (const cJSON *const *)lay, LAYERS, pg, prop), &p);
 		if (ke != KE_OK)
 			return ke;
-		if (t->defer)
-			t->changed_pg = prop_changes(admin, pg, prop, p) ? pg : NULL;
+		if (t->defer) {
+			int changes = prop_changes(admin, pg, prop, p);
+
+			if (changes < 0) {
+				cJSON_Delete(p);
+				return oom(t);
+			}
+			t->changed_pg = changes ? pg : NULL;
+		}
 		t->edited = true;
 		return admin_put(t, admin, pg, prop, p);
 	}

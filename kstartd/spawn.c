@@ -424,7 +424,7 @@ free_envp(const svc_config *cfg, char **envp, char **extra)
 static int
 resolve_exec(const svc_config *cfg, const char *file, char *buf, size_t len)
 {
-	const char *path = SVC_DEF_PATH + 5;
+	const char *path = &SVC_DEF_PATH[5]; /* after "PATH=" */
 
 	if (strchr(file, '/'))
 		return snprintf(buf, len, "%s", file) < (int)len ? 0 : ENAMETOOLONG;
