@@ -542,22 +542,30 @@ kv_peek(tx *t, const char *key, const cJSON **out)
 	return KE_OK;
 }
 
+/* key's stored bytes in *v (a dirty value put first): KE_OK, or
+ * KE_NOT_FOUND, or KE_INTERNAL. */
+static int
+kv_raw(tx *t, const char *key, MDB_val *v)
+{
+	MDB_val k = mval(key);
+	int     rc, ke;
+
+	if ((ke = dirty_put_key(t, key)) != KE_OK)
+		return ke;
+	if ((rc = mdb_get(t->txn, t->dbi, &k, v)) == MDB_NOTFOUND)
+		return KE_NOT_FOUND;
+	return rc != 0 ? mfail(t, rc, "read", key) : KE_OK;
+}
+
 /* KE_OK with *out, or KE_NOT_FOUND, or KE_INTERNAL. */
 static int
 kv_get(tx *t, const char *key, cJSON **out)
 {
-	MDB_val k = mval(key), v;
-	int     rc, ke;
+	MDB_val v;
+	int     ke = kv_raw(t, key, &v);
 
 	*out = NULL;
-	if ((ke = dirty_put_key(t, key)) != KE_OK)
-		return ke;
-	rc = mdb_get(t->txn, t->dbi, &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return KE_NOT_FOUND;
-	if (rc != 0)
-		return mfail(t, rc, "read", key);
-	return parse_val(t, &v, key, out);
+	return ke == KE_OK ? parse_val(t, &v, key, out) : ke;
 }
 
 /*
@@ -591,16 +599,9 @@ kv_take(tx *t, const char *key, cJSON **out)
 static int
 kv_exists(tx *t, const char *key)
 {
-	MDB_val k = mval(key), v;
-	int     rc, ke;
+	MDB_val v;
 
-	if ((ke = dirty_put_key(t, key)) != KE_OK)
-		return ke;
-	rc = mdb_get(t->txn, t->dbi, &k, &v);
-
-	if (rc == MDB_NOTFOUND)
-		return KE_NOT_FOUND;
-	return rc != 0 ? mfail(t, rc, "read", key) : KE_OK;
+	return kv_raw(t, key, &v);
 }
 
 typedef int (*kv_fn)(tx *t, const char *rest, const MDB_val *v, void *arg);
@@ -1926,21 +1927,16 @@ running_raw(tx *t, const char *svc, const char *inst, req *q, bool *done)
 {
 	static const char head[] = "{\"property_groups\":{";
 	char    k[KEY_MAX], f[KCFG_FMRI_MAX], *text;
-	MDB_val key, v;
+	MDB_val v;
 	cJSON  *raw;
-	int     rc;
+	int     ke;
 
 	*done = false;
 	key_snap(k, svc, inst, "running");
-	key = mval(k);
-	if ((rc = dirty_put_key(t, k)) != KE_OK)
-		return rc;
-	if ((rc = mdb_get(t->txn, t->dbi, &key, &v)) == MDB_NOTFOUND) {
-		*done = true;
-		return KE_OK;
+	if ((ke = kv_raw(t, k, &v)) != KE_OK) {
+		*done = ke == KE_NOT_FOUND;
+		return ke == KE_NOT_FOUND ? KE_OK : ke;
 	}
-	if (rc != 0)
-		return mfail(t, rc, "read", k);
 	if (v.mv_size < sizeof(head) + 1 ||
 	    memcmp(v.mv_data, head, sizeof(head) - 1) != 0 ||
 	    memcmp((char *)v.mv_data + v.mv_size - 2, "}}", 2) != 0 ||
