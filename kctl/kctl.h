@@ -272,6 +272,5 @@ int64_t kctl_mono_ms(void);
 kctl_transport *kctl_transport_real(void);
 /* After the real transport's close: must the process leave with _exit()
  * (a call timed out; see transport.c)? */
-bool            kctl_transport_real_abandoned(void);
 
 #endif /* SYSTEMK_KCTL_H */

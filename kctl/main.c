@@ -4,8 +4,8 @@
  * Theory of operation.  kctl is a client only: one command line, a few
  * requests, one exit code.
  *
- *   kctl ──nng req/rep──▶ kconfigd  RUN_DIR/configd.sock  import, get, export
- *   kctl ──nng req/rep──▶ kstartd   RUN_DIR/startd.sock   list, status, enable
+ *   kctl ──SP req/rep──▶ kconfigd  RUN_DIR/configd.sock  import, get, export
+ *   kctl ──SP req/rep──▶ kstartd   RUN_DIR/startd.sock   list, status, enable
  *   kctl ──AF_UNIX──────▶ kinit     RUN_DIR/kinit.sock    startd, shutdown
  *
  * The command line is parsed against the one verb table (verbs.c); global
@@ -40,9 +40,5 @@ main(int argc, char **argv)
 	}
 	rv = kctl_run(argc, argv, tp, stdout, stderr);
 	tp->close(tp);
-	if (kctl_transport_real_abandoned()) {
-		fflush(NULL);
-		_exit(rv);
-	}
 	return rv;
 }

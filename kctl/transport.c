@@ -1,6 +1,7 @@
 /*
- * transport.c -- the real kctl_transport: nng REQ to configd.sock and
- * startd.sock, AF_UNIX seqpacket to kinit.sock, all under the run dir.
+ * transport.c -- the real kctl_transport: SP requests (libkipc's client) to
+ * configd.sock and startd.sock, AF_UNIX seqpacket to kinit.sock, all under
+ * the run dir.  kctl links no nng and starts no thread.
  *
  * Connections are dialled on first use, so a verb that talks only to kstartd
  * works while kconfigd is down, and each daemon's absence is reported as that
@@ -17,10 +18,6 @@ struct real_transport {
 	kipc_client   *configd;
 	kipc_client   *startd;
 };
-
-/* A call timed out, so the process must end without closing nng (see
- * real_close()). */
-static bool abandoned;
 
 static void set_errmsg(char **errmsg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -67,11 +64,8 @@ real_call(kctl_transport *tp, const kctl_opts *opts, int daemon,
 		return rv;
 	}
 	rv = kipc_call(*cl, method, params, result, errmsg);
-	if (rv == KE_TIMEOUT)
-		abandoned = true;
-	if (rv == KE_TIMEOUT && (*errmsg == NULL ||
-	    strcmp(*errmsg, "Timed out") == 0)) {
-		/* nng's words; say who did not answer. */
+	if (rv == KE_TIMEOUT) {
+		/* Say who did not answer. */
 		free(*errmsg);
 		set_errmsg(errmsg, "no answer on %s within %.3g s", path,
 		    opts->timeout_ms / 1000.0);
@@ -84,13 +78,6 @@ real_close(kctl_transport *tp)
 {
 	struct real_transport *r = (struct real_transport *)tp;
 
-	/* Closing a REQ socket whose request timed out while the reply was
-	 * arriving can deadlock in nng 1.5.2 (nng#1813): kctl printed its
-	 * error and then never exited.  kctl is about to exit, so after a
-	 * timeout it leaves the sockets to the kernel, and main() leaves with
-	 * _exit(): nng's own atexit handler would close them too. */
-	if (abandoned)
-		return;
 	kipc_client_close(r->configd);
 	kipc_client_close(r->startd);
 	free(r);
@@ -107,10 +94,4 @@ kctl_transport_real(void)
 	r->tp.close = real_close;
 	r->tp.arg = r;
 	return &r->tp;
-}
-
-bool
-kctl_transport_real_abandoned(void)
-{
-	return abandoned;
 }

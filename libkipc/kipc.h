@@ -1,11 +1,12 @@
 /*
  * kipc.h -- SystemK's IPC layer: the envelope codec, logging, paths, and the
- * nng request/reply client and server every daemon and kctl share.
+ * request/reply client and server every daemon and kctl share.
  *
  * Two libraries are built from libkipc:
- *   kipc_core  codec, JSON helpers, log, paths, AF_UNIX seqpacket helpers.
- *              No nng: kinit links only this.
- *   kipc       kipc_core plus the nng client and server.
+ *   kipc_core  codec, JSON helpers, log, paths, AF_UNIX seqpacket helpers,
+ *              and the client, which speaks nng's SP wire itself.  No nng:
+ *              kinit and kctl link only this.
+ *   kipc       kipc_core plus the nng server.
  *
  * Ownership: a function that takes a cJSON * "taken" frees it (also on error);
  * a function returning a cJSON * or char * gives it to the caller.
@@ -164,7 +165,7 @@ int kipc_unix_listen(const char *path, mode_t mode);
 int kipc_unix_call(const char *path, const char *method, cJSON *params,
                    int timeout_ms, cJSON **result, char **errmsg);
 
-/* ---- nng client ----------------------------------------------------------- */
+/* ---- client (SP REQ over ipc://, no nng: client.c) ------------------------- */
 
 typedef struct kipc_client kipc_client;
 
@@ -172,14 +173,18 @@ typedef struct kipc_client kipc_client;
  * Dials ipc://path.  Fails with KE_UNAVAILABLE when nobody listens, KE_DENIED
  * when the socket's mode keeps the caller out.  timeout_ms bounds every
  * later call, also against a listener that never answers (KE_TIMEOUT);
- * resend is disabled.
+ * resend is disabled.  A lost connection is dialled again by the next call
+ * (every 100 ms until its deadline while nobody listens).  Not for
+ * concurrent callers: one client per thread.
  */
 int  kipc_client_open(kipc_client **cp, const char *path, int timeout_ms);
 void kipc_client_close(kipc_client *c);
 /*
  * Calls method with params (taken).  Returns KE_OK with *result (caller
  * frees), or an error code with *errmsg (caller frees; may be NULL).
- * Transport failures give KE_UNAVAILABLE or KE_TIMEOUT.
+ * Transport failures give KE_UNAVAILABLE (nobody listens, or the connection
+ * ended before the reply: the request may have been served), KE_TIMEOUT or
+ * KE_TOO_LARGE (a reply over KPROTO_MAX_MSG).
  */
 int kipc_call(kipc_client *c, const char *method, cJSON *params,
               cJSON **result, char **errmsg);
