@@ -3,7 +3,9 @@
 # kinit runs the real stack (as a child subreaper) and supervises kconfigd.
 # 16 writers commit numbered transactions (each sets two properties in one
 # repo.commit) while kconfigd is SIGKILLed at random moments 20 times; kinit
-# restarts it every time.  Afterwards every acknowledged transaction is
+# restarts it every time.  4 more commit one set each: the commits kconfigd
+# defers into a dirty group and puts once per batch (repo.c), so that the
+# kills also meet that path.  Afterwards every acknowledged transaction is
 # present, none is half-applied, none is invented, and `kctl repo check` is
 # clean.
 #
@@ -15,7 +17,7 @@
 # bounded; every wait is bounded too.
 . "$(dirname "$0")/lib.sh" "$1"
 . "$(dirname "$0")/kinit_lib.sh"
-WRITERS=16 KILLS=20
+WRITERS=16 SINGLES=4 KILLS=20
 # The ASan+UBSan suite (SYSTEMK_TEST_QUICK, scripts/test.sh) kills 8 times.
 [ -z "${SYSTEMK_TEST_QUICK:-}" ] || KILLS=8
 SOCK=$SYSTEMK_RUN_DIR/configd.sock
@@ -38,7 +40,9 @@ wait_until 20 "$BIN/kctl" get crash/app/seed || fail "boot import of crash.json"
 
 # writer W: transaction N sets app/wW_a = app/wW_b = N; N is acknowledged
 # (appended to acked.W) only when the reply says ok.  Until acknowledged, N
-# is retried (idempotent: the same values again).
+# is retried (idempotent: the same values again).  writer sW: the same with
+# the one property one/sW, in a group no other writer touches (a commit
+# to a group reads it, which puts a dirty one first).
 # A writer ends with the test: also when the test is killed (ctest's
 # timeout sends SIGKILL, so no trap runs) or outlives its own bound.
 TEST_PID=$$ WRITERS_END=$((SECONDS + 280))
@@ -46,8 +50,12 @@ writer() {
     local w=$1 n=1 ops
     while [ ! -e "$T/stop-writers" ] && kill -0 "$TEST_PID" 2>/dev/null &&
         [ "$SECONDS" -lt "$WRITERS_END" ]; do
-        ops="[{\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_a\",\"type\":\"integer\",\"values\":[$n]},
-              {\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_b\",\"type\":\"integer\",\"values\":[$n]}]"
+        if [ "${w#s}" != "$w" ]; then
+            ops="[{\"op\":\"set\",\"pg\":\"one\",\"prop\":\"$w\",\"type\":\"integer\",\"values\":[$n]}]"
+        else
+            ops="[{\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_a\",\"type\":\"integer\",\"values\":[$n]},
+                  {\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_b\",\"type\":\"integer\",\"values\":[$n]}]"
+        fi
         if timeout 10 "$BIN/ksock" call "$SOCK" repo.commit \
                "{\"fmri\":\"crash\",\"ops\":$ops}" 2>/dev/null | grep -q '"generation"'; then
             echo "$n" >>"$T/acked.$w"
@@ -57,7 +65,7 @@ writer() {
         fi
     done
 }
-for w in $(seq 1 $WRITERS); do writer "$w" & track $!; done
+for w in $(seq 1 $WRITERS) $(seq -f 's%g' 1 $SINGLES); do writer "$w" & track $!; done
 
 pids=()
 new_configd() { local p; p=$(daemon_pid kconfigd); [ -n "$p" ] && [ "$p" != "$1" ] && echo "$p"; }
@@ -90,9 +98,9 @@ for p in "${TRACKED[@]:2}"; do wait "$p" 2>/dev/null || true; done
     fail "expected $((KILLS + 1)) distinct kconfigd pids"
 [ "$(grep -c 'restarting kconfigd in' "$CONSOLE")" -ge "$KILLS" ] ||
     fail "kinit logged fewer than $KILLS restarts of kconfigd"
-ok "$KILLS kills of kconfigd under $WRITERS writers, each restarted by kinit"
+ok "$KILLS kills of kconfigd under $WRITERS + $SINGLES writers, each restarted by kinit"
 
-"$BIN/kctl" --json get crash/app >"$T/final.json" || fail "get after the kills"
+"$BIN/kctl" --json get crash >"$T/final.json" || fail "get after the kills"
 total=0
 for w in $(seq 1 $WRITERS); do
     [ -s "$T/acked.$w" ] || fail "writer $w got no transaction acknowledged"
@@ -104,6 +112,14 @@ for w in $(seq 1 $WRITERS); do
     [ "$a" -ge "$last" ] || fail "writer $w: acknowledged $last, repository has $a"
     # At most the one in flight when the writers stopped, never more.
     [ "$a" -le $((last + 1)) ] || fail "writer $w: acknowledged $last, repository has $a"
+done
+for w in $(seq -f 's%g' 1 $SINGLES); do
+    [ -s "$T/acked.$w" ] || fail "writer $w got no transaction acknowledged"
+    last=$(tail -n 1 "$T/acked.$w")
+    total=$((total + $(wc -l <"$T/acked.$w")))
+    v=$(jq -r ".property_groups.one.$w.values[0]" "$T/final.json")
+    [ "$v" -ge "$last" ] && [ "$v" -le $((last + 1)) ] ||
+        fail "writer $w (one set per commit): acknowledged $last, repository has $v"
 done
 ok "all $total acknowledged transactions present, none half-applied"
 "$BIN/kctl" repo check >"$T/check" || fail "repo check: $(cat "$T/check")"
