@@ -370,15 +370,35 @@ set_err(char **errmsg, const char *s)
 }
 
 int
+kipc_client_roundtrip(kipc_client *c, const char *text, size_t len,
+    char **reply, size_t *rlen, char *why, size_t whylen)
+{
+	int64_t  deadline = now_ms() + c->timeout_ms;
+	uint32_t sp_id = c->next_id++ & ~SP_ID_BIT;
+	int      rv;
+
+	*reply = NULL;
+	*rlen = 0;
+	if ((rv = send_request(c, sp_id, text, len, deadline)) != KE_OK) {
+		snprintf(why, whylen, "%s", rv == KE_TIMEOUT ?
+		    "no connection in time" : rv == KE_DENIED ?
+		    "permission denied" : "nobody answers");
+		return rv;
+	}
+	if ((rv = recv_reply(c, sp_id, reply, rlen, deadline, why,
+	         whylen)) != KE_OK)
+		drop(c);
+	return rv;
+}
+
+int
 kipc_call(kipc_client *c, const char *method, cJSON *params, cJSON **result,
     char **errmsg)
 {
-	int64_t  deadline = now_ms() + c->timeout_ms;
 	char     why[256] = "";
 	char    *text, *reply;
 	size_t   len, rlen = 0;
 	uint64_t id = kipc_new_id();
-	uint32_t sp_id = c->next_id++ & ~SP_ID_BIT;
 	kipc_msg m;
 	int      rv;
 
@@ -388,16 +408,10 @@ kipc_call(kipc_client *c, const char *method, cJSON *params, cJSON **result,
 	cJSON_Delete(params);
 	if (text == NULL)
 		return KE_INTERNAL;
-	rv = send_request(c, sp_id, text, len, deadline);
+	rv = kipc_client_roundtrip(c, text, len, &reply, &rlen, why,
+	    sizeof(why));
 	free(text);
 	if (rv != KE_OK) {
-		set_err(errmsg, rv == KE_TIMEOUT ? "no connection in time" :
-		    rv == KE_DENIED ? "permission denied" : "nobody answers");
-		return rv;
-	}
-	if ((rv = recv_reply(c, sp_id, &reply, &rlen, deadline, why,
-	         sizeof(why))) != KE_OK) {
-		drop(c);
 		set_err(errmsg, why);
 		return rv;
 	}

@@ -188,6 +188,15 @@ void kipc_client_close(kipc_client *c);
  */
 int kipc_call(kipc_client *c, const char *method, cJSON *params,
               cJSON **result, char **errmsg);
+/*
+ * The transport of kipc_call: sends text as one request, and gives the
+ * reply's bytes in *reply (caller frees) without decoding them.  Errors as
+ * kipc_call's, with a reason in why.  For tools and benchmarks that measure
+ * or abuse the wire.
+ */
+int kipc_client_roundtrip(kipc_client *c, const char *text, size_t len,
+                          char **reply, size_t *rlen, char *why,
+                          size_t whylen);
 
 /* ---- nng server ----------------------------------------------------------- */
 

@@ -6,9 +6,11 @@
  *       SIGTERM: the floor for a request/reply over ipc://;
  *   configd_bench latency CONFIGD_SOCK ECHO_URL FMRI N ROUNDS
  *       ROUNDS rounds, each N echo round trips (the exact bytes of the
- *       repo.get request, raw nng REQ) then N repo.get calls through
- *       libkipc; interleaved so that the machine's noise hits both alike.
- *       Prints "latency echo p50 P p99 P get p50 P p99 P" in microseconds;
+ *       repo.get request) with a raw nng REQ socket, N more through
+ *       libkipc's client (kipc_client_roundtrip: no JSON either way), then
+ *       N repo.get calls through libkipc; interleaved so that the machine's
+ *       noise hits all alike.  Prints "latency echo p50 P p99 P kecho p50 P
+ *       p99 P get p50 P p99 P" in microseconds;
  *   configd_bench commit CONFIGD_SOCK FMRI CLIENTS SECONDS
  *       CLIENTS threads, each with its own connection, committing
  *       repo.commit (one set of app/cK, durable on reply) back to back for
@@ -136,6 +138,24 @@ echo_once(nng_socket s, const char *text, size_t len)
 	return now_us() - t0;
 }
 
+/* The same bytes through libkipc's client: the floor of a repo.get. */
+static double
+kecho_once(kipc_client *c, const char *text, size_t len)
+{
+	double t0 = now_us();
+	char   why[256], *reply;
+	size_t rlen;
+	int    ke;
+
+	if ((ke = kipc_client_roundtrip(c, text, len, &reply, &rlen, why,
+	         sizeof(why))) != KE_OK)
+		die("echo through libkipc", why);
+	if (rlen != len)
+		die("echo through libkipc", "short reply");
+	free(reply);
+	return now_us() - t0;
+}
+
 static double
 get_once(kipc_client *c, const char *fmri)
 {
@@ -157,15 +177,16 @@ static int
 latency(const char *sock, const char *url, const char *fmri, int n, int rounds)
 {
 	double      *echo = calloc((size_t)n * rounds, sizeof(double));
+	double      *kecho = calloc((size_t)n * rounds, sizeof(double));
 	double      *get = calloc((size_t)n * rounds, sizeof(double));
 	cJSON       *params = cJSON_CreateObject();
-	kipc_client *c;
+	kipc_client *c, *ke_c;
 	nng_socket   s = echo_dial(url);
 	size_t       len = 0;
 	char        *text;
 	int          ke;
 
-	if (echo == NULL || get == NULL || params == NULL)
+	if (echo == NULL || kecho == NULL || get == NULL || params == NULL)
 		die("allocate", "out of memory");
 	/* The echo carries the very bytes of a repo.get request. */
 	cJSON_AddStringToObject(params, "fmri", fmri);
@@ -175,27 +196,37 @@ latency(const char *sock, const char *url, const char *fmri, int n, int rounds)
 	cJSON_Delete(params);
 	if ((ke = kipc_client_open(&c, sock, TIMEOUT_MS)) != KE_OK)
 		die("dial kconfigd", kproto_err_name(ke));
-	/* Warm both paths (threads, pipes, page cache). */
+	if ((ke = kipc_client_open(&ke_c, url + strlen("ipc://"),
+	         TIMEOUT_MS)) != KE_OK)
+		die("dial the echo server through libkipc", kproto_err_name(ke));
+	/* Warm every path (threads, pipes, page cache). */
 	for (int i = 0; i < 200; i++) {
 		echo_once(s, text, len);
+		kecho_once(ke_c, text, len);
 		get_once(c, fmri);
 	}
 	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < n; i++)
 			echo[r * n + i] = echo_once(s, text, len);
 		for (int i = 0; i < n; i++)
+			kecho[r * n + i] = kecho_once(ke_c, text, len);
+		for (int i = 0; i < n; i++)
 			get[r * n + i] = get_once(c, fmri);
 	}
 	size_t all = (size_t)n * rounds;
 	double e50 = pct(echo, all, 50), e99 = pct(echo, all, 99);
+	double k50 = pct(kecho, all, 50), k99 = pct(kecho, all, 99);
 	double g50 = pct(get, all, 50), g99 = pct(get, all, 99);
 
-	printf("latency echo p50 %.1f p99 %.1f get p50 %.1f p99 %.1f\n", e50,
-	       e99, g50, g99);
+	printf("latency echo p50 %.1f p99 %.1f kecho p50 %.1f p99 %.1f "
+	       "get p50 %.1f p99 %.1f\n",
+	       e50, e99, k50, k99, g50, g99);
 	kipc_client_close(c);
+	kipc_client_close(ke_c);
 	nng_close(s);
 	free(text);
 	free(echo);
+	free(kecho);
 	free(get);
 	return 0;
 }

@@ -2,8 +2,10 @@
 # bench/configd/run.sh [BIN_DIR]: kconfigd next to its floors, in one run.
 #
 #   1. latency: repo.get through kconfigd (libkipc, configd.sock) next to a
-#      raw nng req/rep echo of the same request bytes (configd_bench
-#      echo-server), interleaved in rounds; p50 and p99 in microseconds;
+#      raw nng REP echo of the same request bytes (configd_bench
+#      echo-server), sent once through libkipc's client (the same client,
+#      no JSON: the floor a get can reach) and once through an nng REQ
+#      socket; interleaved in rounds; p50 and p99 in microseconds;
 #   2. durable commits per second: repo.commit (one set per transaction,
 #      fsync'd before the reply) with 1 and with 32 concurrent clients, next
 #      to raw LMDB commits (one put per mdb_txn_commit, default sync) on the
@@ -41,7 +43,7 @@ PIDS+=($!)
 sleep 0.2
 
 # 1. latency
-read -r _ _ _ e50 _ e99 _ _ g50 _ g99 < <("$B" latency \
+read -r _ _ _ e50 _ e99 _ _ k50 _ k99 _ _ g50 _ g99 < <("$B" latency \
     "$SYSTEMK_RUN_DIR/configd.sock" "ipc://$W/echo.sock" svc:/bench:default "$N" "$ROUNDS")
 
 # 2. commits: lmdb, 1 client, 32 clients, REPEAT times alternating.
@@ -79,10 +81,10 @@ main_us=$(awk -v t="$(( $(cpu_ticks "$CPID") - t0 ))" -v n="$n" 'BEGIN {printf "
 "$BIN/kctl" repo check >/dev/null || { echo "repo check failed after the run" >&2; exit 1; }
 
 cat <<TABLE
-| latency (us) | repo.get via kconfigd | raw nng echo | ratio get/echo |
-|---|---|---|---|
-| p50 | $g50 | $e50 | $(ratio "$g50" "$e50") |
-| p99 | $g99 | $e99 | $(ratio "$g99" "$e99") |
+| latency (us) | repo.get via kconfigd | raw echo, libkipc client | raw echo, nng REQ | get / libkipc echo | get / nng echo |
+|---|---|---|---|---|---|
+| p50 | $g50 | $k50 | $e50 | $(ratio "$g50" "$k50") | $(ratio "$g50" "$e50") |
+| p99 | $g99 | $k99 | $e99 | $(ratio "$g99" "$k99") | $(ratio "$g99" "$e99") |
 
 | durable commits/s (median of $REPEAT x ${SECS} s) | value | ratio |
 |---|---|---|
