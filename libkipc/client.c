@@ -55,8 +55,8 @@ struct kipc_client {
 	uint32_t           next_id; /* SP request id, without SP_ID_BIT */
 };
 
-static int64_t
-now_ms(void)
+int64_t
+kipc_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -81,7 +81,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	int           rv;
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - kipc_mono_ms();
 
 		rv = poll(&p, 1, left <= 0 ? 0 : left > 1000000 ? 1000000 :
 		    (int)left);
@@ -190,7 +190,7 @@ ensure_dialed(kipc_client *c, int64_t deadline)
 			break;
 		if (rv == KE_DENIED || rv == KE_INTERNAL)
 			return rv;
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - kipc_mono_ms()) <= 0)
 			return rv == KE_BUSY ? KE_TIMEOUT : KE_UNAVAILABLE;
 		if (left > (rv == KE_BUSY ? 10 : REDIAL_MS))
 			left = rv == KE_BUSY ? 10 : REDIAL_MS;
@@ -373,7 +373,7 @@ int
 kipc_client_roundtrip(kipc_client *c, const char *text, size_t len,
     char **reply, size_t *rlen, char *why, size_t whylen)
 {
-	int64_t  deadline = now_ms() + c->timeout_ms;
+	int64_t  deadline = kipc_mono_ms() + c->timeout_ms;
 	uint32_t sp_id = c->next_id++ & ~SP_ID_BIT;
 	int      rv;
 

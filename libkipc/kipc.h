@@ -167,6 +167,9 @@ int kipc_unix_call(const char *path, const char *method, cJSON *params,
 
 /* ---- client (SP REQ over ipc://, no nng: client.c) ------------------------- */
 
+/* CLOCK_MONOTONIC in milliseconds: the clock of every deadline here. */
+int64_t kipc_mono_ms(void);
+
 typedef struct kipc_client kipc_client;
 
 /*

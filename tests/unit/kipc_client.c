@@ -23,15 +23,6 @@
 
 static char dir[64], sock_path[128];
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 setup(void)
 {
@@ -246,6 +237,25 @@ peer_stop(struct peer *p)
 	unlink(sock_path);
 }
 
+/* A peer playing script, and a client of it with calls bounded by
+ * timeout_ms. */
+static kipc_client *
+peer_client(struct peer *p, enum script script, int timeout_ms)
+{
+	kipc_client *c;
+
+	peer_start(p, script);
+	ck_assert_int_eq(kipc_client_open(&c, sock_path, timeout_ms), KE_OK);
+	return c;
+}
+
+static void
+peer_client_end(struct peer *p, kipc_client *c)
+{
+	kipc_client_close(c);
+	peer_stop(p);
+}
+
 static int
 call_word(kipc_client *c, const char **word, char **msg)
 {
@@ -272,15 +282,13 @@ START_TEST(many_calls_one_connection)
 	const char  *w;
 	char        *msg;
 
-	peer_start(&p, GOOD);
-	ck_assert_int_eq(kipc_client_open(&c, sock_path, 2000), KE_OK);
+	c = peer_client(&p, GOOD, 2000);
 	for (int i = 0; i < 200; i++) {
 		ck_assert_int_eq(call_word(c, &w, &msg), KE_OK);
 		ck_assert_str_eq(w, "good");
 	}
 	ck_assert_int_eq(atomic_load(&p.conns), 1);
-	kipc_client_close(c);
-	peer_stop(&p);
+	peer_client_end(&p, c);
 }
 END_TEST
 
@@ -291,13 +299,11 @@ START_TEST(not_a_rep_socket)
 	const char  *w;
 	char        *msg;
 
-	peer_start(&p, BAD_GREETING);
-	ck_assert_int_eq(kipc_client_open(&c, sock_path, 2000), KE_OK);
+	c = peer_client(&p, BAD_GREETING, 2000);
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_INTERNAL);
 	ck_assert_str_eq(msg, "the peer is not an SP REP socket");
 	free(msg);
-	kipc_client_close(c);
-	peer_stop(&p);
+	peer_client_end(&p, c);
 }
 END_TEST
 
@@ -311,15 +317,13 @@ START_TEST(oversized_reply_refused)
 	char        *msg;
 	int64_t      t0;
 
-	peer_start(&p, HUGE);
-	ck_assert_int_eq(kipc_client_open(&c, sock_path, 5000), KE_OK);
-	t0 = now_ms();
+	c = peer_client(&p, HUGE, 5000);
+	t0 = kipc_mono_ms();
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_TOO_LARGE);
-	ck_assert_int_lt(now_ms() - t0, 4000);
+	ck_assert_int_lt(kipc_mono_ms() - t0, 4000);
 	ck_assert_str_eq(msg, "reply exceeds the message bound");
 	free(msg);
-	kipc_client_close(c);
-	peer_stop(&p);
+	peer_client_end(&p, c);
 }
 END_TEST
 
@@ -330,14 +334,12 @@ START_TEST(stray_frame_skipped)
 	const char  *w;
 	char        *msg;
 
-	peer_start(&p, STRAY_FIRST);
-	ck_assert_int_eq(kipc_client_open(&c, sock_path, 2000), KE_OK);
+	c = peer_client(&p, STRAY_FIRST, 2000);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(call_word(c, &w, &msg), KE_OK);
 		ck_assert_str_eq(w, "good");
 	}
-	kipc_client_close(c);
-	peer_stop(&p);
+	peer_client_end(&p, c);
 }
 END_TEST
 
@@ -350,16 +352,14 @@ START_TEST(cut_mid_reply_then_redial)
 	const char  *w;
 	char        *msg;
 
-	peer_start(&p, CUT_THEN_GOOD);
-	ck_assert_int_eq(kipc_client_open(&c, sock_path, 2000), KE_OK);
+	c = peer_client(&p, CUT_THEN_GOOD, 2000);
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_UNAVAILABLE);
 	ck_assert_str_eq(msg, "connection closed mid-reply");
 	free(msg);
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_OK);
 	ck_assert_str_eq(w, "good");
 	ck_assert_int_eq(atomic_load(&p.conns), 2);
-	kipc_client_close(c);
-	peer_stop(&p);
+	peer_client_end(&p, c);
 }
 END_TEST
 
@@ -373,17 +373,15 @@ START_TEST(late_reply_never_taken_for_the_next)
 	char        *msg;
 	int64_t      t0;
 
-	peer_start(&p, LATE_THEN_GOOD);
-	ck_assert_int_eq(kipc_client_open(&c, sock_path, 200), KE_OK);
-	t0 = now_ms();
+	c = peer_client(&p, LATE_THEN_GOOD, 200);
+	t0 = kipc_mono_ms();
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_TIMEOUT);
-	ck_assert_int_ge(now_ms() - t0, 190);
+	ck_assert_int_ge(kipc_mono_ms() - t0, 190);
 	free(msg);
 	usleep(300 * 1000); /* the late reply is written by now */
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_OK);
 	ck_assert_str_eq(w, "good");
-	kipc_client_close(c);
-	peer_stop(&p);
+	peer_client_end(&p, c);
 }
 END_TEST
 
@@ -455,10 +453,10 @@ START_TEST(server_restart)
 	cJSON_Delete(res);
 	srv_down(th);
 
-	t0 = now_ms();
+	t0 = kipc_mono_ms();
 	ck_assert_int_eq(kipc_call(c, "repo.list", NULL, &res, &msg),
 	    KE_UNAVAILABLE);
-	ck_assert_int_ge(now_ms() - t0, 1400);
+	ck_assert_int_ge(kipc_mono_ms() - t0, 1400);
 	free(msg);
 
 	ck_assert_int_eq(pthread_create(&starter, NULL, srv_up_later, &th), 0);
