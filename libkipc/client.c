@@ -5,15 +5,15 @@
  * nng's machinery to talk to them.  The wire is SP over IPC (nng's
  * src/sp/transport/ipc/ipc.c and RFC sp-request-reply-01):
  *
- *   connect ──▶ header 00 'S' 'P' 00 | 00 30 (REQ0) | 00 00 ──▶ (peer's, 00 31: REP0)
+ *   connect ──▶ header 00 'S' 'P' 00 | 00 30 (REQ0) | 00 00 ◀── (peer's, 00 31: REP0)
  *   request ──▶ 01 | length (8 bytes, big endian) | id (4, top bit set) | text
  *   reply   ◀── 01 | length                        | the same id        | text
  *
- * A blocking AF_UNIX stream and the calling thread do it all.  With nng's
- * REQ socket every call went through nng's poller and task threads and woke
+ * An AF_UNIX stream and the calling thread do it all.  With nng's REQ
+ * socket every call went through nng's poller and task threads and woke
  * the caller from there: about three thread switches and a dozen system
  * calls per call, in every client (docs/benchmarks.md).  Here a call is one
- * writev(), a poll() and two reads.
+ * sendmsg(), a poll() and two reads.
  *
  * Semantics are those of the REQ socket it replaces (NOTES.md):
  *   - no resend, ever: a call that timed out or lost its connection is not
@@ -95,12 +95,17 @@ wait_fd(int fd, short events, int64_t deadline)
 }
 
 /*
- * One connect().  KE_OK, KE_DENIED (the socket's mode keeps us out),
- * KE_UNAVAILABLE (nobody listens) or KE_BUSY (the backlog is full).
+ * One connect(), and our SP header at once: nng closes a connection whose
+ * handshake is not done within 10 s, and a first request sent late would
+ * meet that close.  KE_OK, KE_DENIED (the socket's mode keeps us out),
+ * KE_UNAVAILABLE (nobody listens), KE_BUSY (the backlog is full) or
+ * KE_INTERNAL (no descriptor: errno says why).
  */
 static int
 dial_once(kipc_client *c)
 {
+	static const unsigned char hello[8] = { 0, 'S', 'P', 0, 0, SP_REQ0, 0,
+		0 };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -111,6 +116,11 @@ dial_once(kipc_client *c)
 		close(fd);
 		return e == EACCES || e == EPERM ? KE_DENIED :
 		    e == EAGAIN ? KE_BUSY : KE_UNAVAILABLE;
+	}
+	/* 8 bytes into an empty buffer: only a peer gone already fails. */
+	if (send(fd, hello, sizeof(hello), MSG_NOSIGNAL) != sizeof(hello)) {
+		close(fd);
+		return KE_UNAVAILABLE;
 	}
 	c->fd = fd;
 	c->greeted = false;
@@ -199,8 +209,8 @@ ensure_dialed(kipc_client *c, int64_t deadline)
 	return KE_OK;
 }
 
-/* Reads the peer's SP header once per connection (ours went out with the
- * first request). */
+/* Reads the peer's SP header once per connection (ours went out at
+ * connect). */
 static int
 read_greeting(kipc_client *c, int64_t deadline)
 {
@@ -242,33 +252,36 @@ get_be(const unsigned char *p, int n)
  */
 static int
 send_request(kipc_client *c, uint32_t id, const char *text, size_t len,
-    int64_t deadline)
+    int64_t deadline, char *why, size_t whylen)
 {
-	static const unsigned char hello[8] = { 0, 'S', 'P', 0, 0, SP_REQ0, 0,
-		0 };
 	unsigned char frame[1 + 8 + 4];
-	struct iovec  iov[3];
-	size_t        sent;
+	struct iovec  iov[2];
+	size_t        sent = 0;
 	int           rv;
 
 	frame[0] = SP_MSG;
 	put_be(frame + 1, (uint64_t)len + 4, 8);
 	put_be(frame + 9, id | SP_ID_BIT, 4);
 	for (int tries = 0;; tries++) {
-		int n = 0;
-
-		if ((rv = ensure_dialed(c, deadline)) != KE_OK)
+		if ((rv = ensure_dialed(c, deadline)) != KE_OK) {
+			snprintf(why, whylen, "%s", rv == KE_INTERNAL ?
+			    strerror(errno) : rv == KE_DENIED ?
+			    "permission denied" : rv == KE_TIMEOUT ?
+			    "no connection in time" : "nobody answers");
 			return rv;
-		if (!c->greeted)
-			iov[n++] = (struct iovec){ (void *)hello, sizeof(hello) };
-		iov[n++] = (struct iovec){ frame, sizeof(frame) };
-		iov[n++] = (struct iovec){ (void *)text, len };
-		rv = write_all(c->fd, iov, n, deadline, &sent);
+		}
+		iov[0] = (struct iovec){ frame, sizeof(frame) };
+		iov[1] = (struct iovec){ (void *)text, len };
+		rv = write_all(c->fd, iov, 2, deadline, &sent);
 		if (rv == KE_OK)
 			return KE_OK;
 		drop(c);
-		if (rv != KE_UNAVAILABLE || sent > 0 || tries > 0)
+		if (rv != KE_UNAVAILABLE || sent > 0 || tries > 0) {
+			snprintf(why, whylen, "%s", rv == KE_TIMEOUT ?
+			    "the request was not taken in time" :
+			    "connection closed while sending");
 			return rv;
+		}
 	}
 }
 
@@ -288,6 +301,11 @@ recv_reply(kipc_client *c, uint32_t id, char **text, size_t *len,
 		return rv;
 	}
 	for (;;) {
+		/* Frames for other ids do not extend the deadline. */
+		if (kipc_mono_ms() > deadline) {
+			snprintf(why, whylen, "no reply in time");
+			return KE_TIMEOUT;
+		}
 		if ((rv = read_all(c->fd, head, sizeof(head), deadline)) != KE_OK) {
 			snprintf(why, whylen, "%s", rv == KE_TIMEOUT ?
 			    "no reply in time" : "connection closed without a reply");
@@ -321,6 +339,7 @@ recv_reply(kipc_client *c, uint32_t id, char **text, size_t *len,
 		free(*text);
 		*text = NULL;
 	}
+	(*text)[n] = '\0';
 	*len = (size_t)n;
 	return KE_OK;
 }
@@ -379,12 +398,15 @@ kipc_client_roundtrip(kipc_client *c, const char *text, size_t len,
 
 	*reply = NULL;
 	*rlen = 0;
-	if ((rv = send_request(c, sp_id, text, len, deadline)) != KE_OK) {
-		snprintf(why, whylen, "%s", rv == KE_TIMEOUT ?
-		    "no connection in time" : rv == KE_DENIED ?
-		    "permission denied" : "nobody answers");
-		return rv;
+	/* nng's receive bound counts the 4 bytes of the SP id: a longer
+	 * request would cost the connection, and read as a daemon gone. */
+	if (len > KPROTO_MAX_MSG - 4) {
+		snprintf(why, whylen, "request exceeds the message bound");
+		return KE_TOO_LARGE;
 	}
+	if ((rv = send_request(c, sp_id, text, len, deadline, why,
+	         whylen)) != KE_OK)
+		return rv;
 	if ((rv = recv_reply(c, sp_id, reply, rlen, deadline, why,
 	         whylen)) != KE_OK)
 		drop(c);

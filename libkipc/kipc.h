@@ -187,7 +187,7 @@ void kipc_client_close(kipc_client *c);
  * frees), or an error code with *errmsg (caller frees; may be NULL).
  * Transport failures give KE_UNAVAILABLE (nobody listens, or the connection
  * ended before the reply: the request may have been served), KE_TIMEOUT or
- * KE_TOO_LARGE (a reply over KPROTO_MAX_MSG).
+ * KE_TOO_LARGE (a request or a reply over KPROTO_MAX_MSG).
  */
 int kipc_call(kipc_client *c, const char *method, cJSON *params,
               cJSON **result, char **errmsg);

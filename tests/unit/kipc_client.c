@@ -47,6 +47,8 @@ enum script {
 	STRAY_FIRST,  /* a frame with another SP id, then the reply */
 	CUT_THEN_GOOD, /* 1st connection: half a reply, then close */
 	LATE_THEN_GOOD, /* 1st connection: reply after the client gave up */
+	HEAD_THEN_CLOSE, /* read a request's frame header, then close */
+	SILENT,       /* read nothing after the greeting */
 };
 
 struct peer {
@@ -150,6 +152,15 @@ serve_conn(struct peer *p, int fd, int nth)
 	ck_assert_int_eq(hello[5], 0x30); /* REQ0 */
 	ck_assert_int_eq(write(fd, p->script == BAD_GREETING ? pair : rep0, 8),
 	    8);
+	if (p->script == HEAD_THEN_CLOSE) {
+		(void)read_n(fd, h, 9);
+		return;
+	}
+	if (p->script == SILENT) {
+		while (!atomic_load(&p->stop))
+			usleep(10 * 1000);
+		return;
+	}
 	while ((id = read_request(fd, sp_id)) != 0) {
 		switch (p->script) {
 		case BAD_GREETING:
@@ -181,12 +192,23 @@ serve_conn(struct peer *p, int fd, int nth)
 			break;
 		case LATE_THEN_GOOD:
 			if (nth == 0) {
-				usleep(400 * 1000); /* the client waits 200 ms */
-				reply_ok(fd, sp_id, id, "late");
+				/* The client waits 300 ms.  The late reply
+				 * carries the SP id the client's next call
+				 * will use: taken, it would answer that call. */
+				unsigned char next[4];
+
+				put_be(next, ((uint64_t)sp_id[0] << 24 |
+				    (uint64_t)sp_id[1] << 16 | sp_id[2] << 8 |
+				    sp_id[3]) + 1, 4);
+				next[0] |= 0x80;
+				usleep(500 * 1000);
+				reply_ok(fd, next, id + 1, "late");
 				break;
 			}
 			reply_ok(fd, sp_id, id, "good");
 			break;
+		case HEAD_THEN_CLOSE:
+		case SILENT:
 		case GOOD:
 			reply_ok(fd, sp_id, id, "good");
 			break;
@@ -373,15 +395,55 @@ START_TEST(late_reply_never_taken_for_the_next)
 	char        *msg;
 	int64_t      t0;
 
-	c = peer_client(&p, LATE_THEN_GOOD, 200);
+	c = peer_client(&p, LATE_THEN_GOOD, 300);
 	t0 = kipc_mono_ms();
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_TIMEOUT);
-	ck_assert_int_ge(kipc_mono_ms() - t0, 190);
+	ck_assert_int_ge(kipc_mono_ms() - t0, 290);
 	free(msg);
-	usleep(300 * 1000); /* the late reply is written by now */
+	usleep(400 * 1000); /* the late reply is written by now */
 	ck_assert_int_eq(call_word(c, &w, &msg), KE_OK);
 	ck_assert_str_eq(w, "good");
+	ck_assert_int_eq(atomic_load(&p.conns), 2);
 	peer_client_end(&p, c);
+}
+END_TEST
+
+/*
+ * A request the peer stopped reading partway is never sent again on a new
+ * connection (part of it may have been read: only a request of which no
+ * byte went out is); one over the bound never leaves; one the peer never
+ * reads times out.
+ */
+START_TEST(requests_cut_oversized_or_not_taken)
+{
+	size_t       big = KPROTO_MAX_MSG - 4;
+	char        *text = malloc(big + 1), why[256], *reply;
+	size_t       rlen;
+	struct peer  p;
+	kipc_client *c;
+	int64_t      t0;
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, ' ', big + 1);
+
+	c = peer_client(&p, HEAD_THEN_CLOSE, 2000);
+	ck_assert_int_eq(kipc_client_roundtrip(c, text, big, &reply, &rlen, why,
+	    sizeof(why)), KE_UNAVAILABLE);
+	ck_assert_str_eq(why, "connection closed while sending");
+	ck_assert_int_eq(kipc_client_roundtrip(c, text, big + 1, &reply, &rlen,
+	    why, sizeof(why)), KE_TOO_LARGE);
+	ck_assert_str_eq(why, "request exceeds the message bound");
+	ck_assert_int_eq(atomic_load(&p.conns), 1);
+	peer_client_end(&p, c);
+
+	c = peer_client(&p, SILENT, 300);
+	t0 = kipc_mono_ms();
+	ck_assert_int_eq(kipc_client_roundtrip(c, text, big, &reply, &rlen, why,
+	    sizeof(why)), KE_TIMEOUT);
+	ck_assert_int_ge(kipc_mono_ms() - t0, 290);
+	ck_assert_str_eq(why, "the request was not taken in time");
+	peer_client_end(&p, c);
+	free(text);
 }
 END_TEST
 
@@ -500,6 +562,7 @@ main(void)
 	tcase_add_test(tc, stray_frame_skipped);
 	tcase_add_test(tc, cut_mid_reply_then_redial);
 	tcase_add_test(tc, late_reply_never_taken_for_the_next);
+	tcase_add_test(tc, requests_cut_oversized_or_not_taken);
 	tcase_add_test(tc, server_restart);
 	tcase_add_test(tc, nobody_listens);
 	suite_add_tcase(s, tc);
