@@ -481,6 +481,9 @@ again:
 	for (; *i < n && kipc_req_method(p[*i].r)->id != KM_REPO_BACKUP; (*i)++) {
 		run_one(repo, &p[*i]);
 		if (krepo_batch_poisoned(repo)) {
+			klog_info("running a batch of %d again, one request at a "
+			    "time: '%s' failed after writing: %s", n - start,
+			    kipc_req_method(p[*i].r)->name, p[*i].why);
 			krepo_batch_abort(repo);
 			*i = start;
 			nested = true;
