@@ -165,6 +165,26 @@ int kipc_unix_listen(const char *path, mode_t mode);
 int kipc_unix_call(const char *path, const char *method, cJSON *params,
                    int timeout_ms, cJSON **result, char **errmsg);
 
+/* ---- descriptors over SOCK_SEQPACKET (fdpass.c) ---------------------------- */
+
+#define KIPC_FDS_MAX 64 /* descriptors in one message */
+
+/*
+ * Sends data (len > 0) and n descriptors as one message, without blocking
+ * or SIGPIPE; 0, or -1 with errno.
+ */
+int     kipc_fds_send(int sock, const void *data, size_t len, const int *fds,
+                      int n);
+/*
+ * Receives one message without blocking: its data into buf (NUL-ended;
+ * buflen - 1 bytes at most) and up to max descriptors (close-on-exec) into
+ * fds, *n of them; the rest are closed.  Returns the data's length, 0 at
+ * the end of the stream, or -1 with errno (EAGAIN: nothing queued;
+ * EMSGSIZE: the message was cut and dropped, its descriptors closed).
+ */
+ssize_t kipc_fds_recv(int sock, char *buf, size_t buflen, int *fds, int max,
+                      int *n);
+
 /* ---- client (SP REQ over ipc://, no nng: client.c) ------------------------- */
 
 /* CLOCK_MONOTONIC in milliseconds: the clock of every deadline here. */
