@@ -50,6 +50,13 @@ typedef struct kdaemon {
 	unsigned    starts;
 } kdaemon;
 
+#define KINIT_FD_NAME 256 /* a kept socket's name, NUL included */
+
+struct kfd { /* a socket kept for kstartd (fdstore.c) */
+	char name[KINIT_FD_NAME];
+	int  fd;
+};
+
 typedef struct kconn {
 	int     fd; /* -1 when the slot is free */
 	uid_t   uid;
@@ -67,6 +74,11 @@ typedef struct kinit {
 	char       sock_path[PATH_MAX];
 	kconn      conns[KINIT_MAX_CONNS];
 	kdaemon    configd, startd;
+
+	/* kstartd's notify sockets, kept while it is down (fdstore.c) */
+	struct kfd *kept;
+	size_t      nkept, capkept;
+	int         fdch; /* kinit's end of the running kstartd's channel */
 
 	/* the main command */
 	pid_t      main_pid; /* 0 when not running */
@@ -109,6 +121,16 @@ int     sup_start(kinit *k, kdaemon *d, int64_t now);
 int64_t sup_next_deadline(const kinit *k);
 /* In a child before exec: default dispositions, empty mask. */
 void    child_reset_signals(void);
+
+/* fdstore.c */
+/* A new channel for the kstartd about to start, with what is kept already
+ * queued on it: returns kstartd's end (the caller closes it after fork), or
+ * -1 (logged: kstartd then runs without). */
+int  fdstore_open(kinit *k);
+/* kinit's end of the channel is readable. */
+void fdstore_readable(kinit *k);
+/* kstartd was reaped: its channel closes, what it handed over stays. */
+void fdstore_gone(kinit *k);
 
 /* maincmd.c */
 /* Starts CMD once default is online; shuts down when default failed. */

@@ -232,6 +232,7 @@ setup(kinit *k, int argc, char **argv)
 	k->pid1 = getpid() == 1;
 	k->euid = geteuid();
 	k->lfd = -1;
+	k->fdch = -1;
 	kinit_ring_init(&k->ring);
 	if (!k->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
 		klog_err("unable to become a child subreaper: %s; kinit must be "
@@ -302,7 +303,7 @@ read_signals(kinit *k)
 
 /* ---- the loop --------------------------------------------------------------- */
 
-enum { PFD_SIG, PFD_LISTEN, PFD_CONFIGD, PFD_STARTD, PFD_CONN0 };
+enum { PFD_SIG, PFD_LISTEN, PFD_CONFIGD, PFD_STARTD, PFD_FDSTORE, PFD_CONN0 };
 #define NPFD (PFD_CONN0 + KINIT_MAX_CONNS)
 
 static int
@@ -331,6 +332,7 @@ fill_pollfds(const kinit *k, struct pollfd *p)
 		                           .events = POLLIN };
 	p[PFD_STARTD] = (struct pollfd) { .fd = k->startd.ready_fd,
 		                          .events = POLLIN };
+	p[PFD_FDSTORE] = (struct pollfd) { .fd = k->fdch, .events = POLLIN };
 	for (int i = 0; i < KINIT_MAX_CONNS; i++)
 		p[PFD_CONN0 + i] = (struct pollfd) { .fd = k->conns[i].fd,
 			                             .events = POLLIN };
@@ -345,6 +347,9 @@ dispatch(kinit *k, const struct pollfd *p)
 		sup_readable(k, &k->configd);
 	if (p[PFD_STARTD].revents && k->startd.ready_fd >= 0)
 		sup_readable(k, &k->startd);
+	if (p[PFD_FDSTORE].revents && k->fdch >= 0 &&
+	    k->fdch == p[PFD_FDSTORE].fd)
+		fdstore_readable(k);
 	for (int i = 0; i < KINIT_MAX_CONNS; i++)
 		if (p[PFD_CONN0 + i].revents && k->conns[i].fd >= 0 &&
 		    k->conns[i].fd == p[PFD_CONN0 + i].fd)

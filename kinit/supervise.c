@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #define READY_FD 3 /* the fd number daemons get for --ready-fd */
+#define STORE_FD 4 /* kstartd's end of its fd store (--fdstore-fd) */
 
 /* ---- finding the daemons -------------------------------------------------- */
 
@@ -143,11 +144,13 @@ child_reset_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* In the child: stdin from /dev/null, ready_fd as fd 3, nothing else. */
+/* In the child: stdin from /dev/null, ready_fd as fd 3, store_fd (when
+ * >= 0) as fd 4, nothing else. */
 static void
-child_fds(int ready_fd)
+child_fds(int ready_fd, int store_fd)
 {
 	int r = fcntl(ready_fd, F_DUPFD, 10); /* F_DUPFD clears CLOEXEC */
+	int s = store_fd >= 0 ? fcntl(store_fd, F_DUPFD, 10) : -1;
 	int n = open("/dev/null", O_RDONLY);
 
 	if (n > 0) {
@@ -158,17 +161,21 @@ child_fds(int ready_fd)
 		dup2(r, READY_FD);
 		close(r);
 	}
-	(void)close_range(READY_FD + 1, ~0U, 0);
+	if (s >= 0) {
+		dup2(s, STORE_FD);
+		close(s);
+	}
+	(void)close_range(s >= 0 ? STORE_FD + 1 : READY_FD + 1, ~0U, 0);
 }
 
 static void __attribute__((noreturn))
-child_exec(const char *path, char *const argv[], int ready_fd)
+child_exec(const char *path, char *const argv[], int ready_fd, int store_fd)
 {
 	int e;
 
 	(void)setpgid(0, 0);
 	child_reset_signals();
-	child_fds(ready_fd);
+	child_fds(ready_fd, store_fd);
 	execv(path, argv);
 	e = errno;
 	dprintf(STDERR_FILENO, "kinit: error: unable to execute '%s': %s\n",
@@ -179,9 +186,9 @@ child_exec(const char *path, char *const argv[], int ready_fd)
 int
 sup_start(kinit *k, kdaemon *d, int64_t now)
 {
-	char  rfd[16];
-	char *argv[16];
-	int   p[2], a = 0;
+	char  rfd[16], sfd[16];
+	char *argv[18];
+	int   p[2], a = 0, store = -1;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) != 0) {
@@ -198,12 +205,18 @@ sup_start(kinit *k, kdaemon *d, int64_t now)
 	argv[a++] = "--ready-fd", argv[a++] = rfd;
 	if (d->boot_import)
 		argv[a++] = "--boot-import";
+	if (d == &k->startd && (store = fdstore_open(k)) >= 0) {
+		snprintf(sfd, sizeof(sfd), "%d", STORE_FD);
+		argv[a++] = "--fdstore-fd", argv[a++] = sfd;
+	}
 	argv[a] = NULL;
 
 	pid = fork();
 	if (pid == 0)
-		child_exec(d->path, argv, p[1]);
+		child_exec(d->path, argv, p[1], store);
 	close(p[1]);
+	if (store >= 0)
+		close(store);
 	if (pid < 0) {
 		klog_err("unable to start '%s': fork: %s", d->name,
 		    strerror(errno));
@@ -291,6 +304,8 @@ daemon_exited(kinit *k, kdaemon *d, int status, int64_t now)
 
 	kinit_describe_status(status, true, desc, sizeof(desc));
 	ready_close(d);
+	if (d == &k->startd)
+		fdstore_gone(k);
 	d->pid = 0;
 	d->ready = false;
 	if (d->handover_at != 0 && !k->stopping) {

@@ -135,6 +135,11 @@ typedef struct kstartd {
 	cJSON       *exits;     /* kinit.exits fetched but not yet matched */
 	int64_t      exits_retry_at; /* ask kinit again then; 0: no need */
 	int64_t      rotate_at;      /* next log size check */
+	/* kinit's fd store (notify.c): the channel, -1 without kinit, and the
+	 * notify sockets a previous kstartd left there, until adopted */
+	int          fdstore;
+	struct kept_sock { char *name; int fd; } *kept;
+	size_t       nkept;
 } kstartd;
 
 /* ---- time ----------------------------------------------------------------- */
@@ -202,6 +207,11 @@ bool k_run_stop_method(kstartd *k, size_t i);
 char **k_start_env(kstartd *k, inst *in);
 void   k_notify_read(kstartd *k, size_t i);
 void   k_notify_close(const kstartd *k, inst *in);
+/* Takes what kinit kept on channel fd (--fdstore-fd; -1: none). */
+void   k_fdstore_load(kstartd *k, int fd);
+/* After adoption: kept sockets nobody took are closed, and dropped from
+ * kinit's store. */
+void   k_fdstore_prune(kstartd *k);
 
 /* ---- readopt.c: surviving our own death ------------------------------------ */
 /* /proc/PID/stat field 22 (start time in clock ticks); 0 when unknown. */

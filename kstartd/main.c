@@ -72,7 +72,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: kstartd [--run-dir DIR] [--state-dir DIR] "
-	    "[--manifest-dir DIR] [--log-dir DIR] [--ready-fd N]\n");
+	    "[--manifest-dir DIR] [--log-dir DIR] [--ready-fd N] "
+	    "[--fdstore-fd N]\n");
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -88,13 +89,15 @@ parse_fd(const char *s)
 	return (errno || *end || end == s || n < 0 || n > 65535) ? -2 : (int)n;
 }
 
-/* Returns 0, or -1 on a usage error.  *ready_fd is -1 when not given. */
+/* Returns 0, or -1 on a usage error.  *ready_fd and *store_fd are -1 when
+ * not given. */
 static int
-parse_args(kstartd *k, int argc, char **argv, int *ready_fd)
+parse_args(kstartd *k, int argc, char **argv, int *ready_fd, int *store_fd)
 {
 	const char *env = getenv("SYSTEMK_READY_FD");
 
 	*ready_fd = env && *env ? parse_fd(env) : -1;
+	*store_fd = -1;
 	for (int i = 1; i < argc;) {
 		int rv = kipc_paths_arg(&k->paths, argc, argv, &i);
 
@@ -108,12 +111,15 @@ parse_args(kstartd *k, int argc, char **argv, int *ready_fd)
 		} else if (strncmp(argv[i], "--ready-fd=", 11) == 0) {
 			*ready_fd = parse_fd(argv[i] + 11);
 			i++;
+		} else if (strcmp(argv[i], "--fdstore-fd") == 0 && i + 1 < argc) {
+			*store_fd = parse_fd(argv[i + 1]);
+			i += 2;
 		} else {
 			return -1;
 		}
 	}
 	unsetenv("SYSTEMK_READY_FD");
-	return *ready_fd == -2 ? -1 : 0;
+	return *ready_fd == -2 || *store_fd == -2 ? -1 : 0;
 }
 
 /* fds 0-2 must be open, or a later open() would land there (spawn.c). */
@@ -451,9 +457,9 @@ loop(kstartd *k)
 int
 main(int argc, char **argv)
 {
-	kstartd k = {.sigfd = -1, .milestone = -1};
+	kstartd k = {.sigfd = -1, .milestone = -1, .fdstore = -1};
 	char    why[256];
-	int     ready_fd;
+	int     ready_fd, store_fd;
 
 	kipc_log_init("kstartd");
 	/* nng's threads only pass messages: they share the main arena rather
@@ -464,13 +470,14 @@ main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	kipc_paths_from_env(&k.paths);
-	if (parse_args(&k, argc, argv, &ready_fd) != 0) {
+	if (parse_args(&k, argc, argv, &ready_fd, &store_fd) != 0) {
 		usage();
 		return KEXIT_USAGE;
 	}
 	ensure_std_fds();
 	if (ready_fd >= 0)
 		(void)fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+	k_fdstore_load(&k, store_fd); /* before adoption, which takes them */
 	kipc_paths_export(&k.paths);
 	if ((k.sigfd = setup_signals()) < 0) {
 		klog_err("unable to block signals: %s", strerror(errno));
@@ -502,6 +509,7 @@ main(int argc, char **argv)
 	}
 	cJSON_Delete(k.recovered); /* adoption happens at the first load only */
 	k.recovered = NULL;
+	k_fdstore_prune(&k);
 	signal_ready(ready_fd);
 	klog_info("ready: %zu instances", k.n);
 	loop(&k);

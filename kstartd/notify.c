@@ -10,6 +10,12 @@
  * MAINPID=N (shown, and ${MAINPID} for the refresh and stop methods).
  * Anything else is ignored, as systemd does.
  *
+ * Under kinit each socket also lives in kinit's fd store (kinit/fdstore.c):
+ * kstartd hands a copy over when it binds one and drops it when it closes
+ * one.  When kstartd dies, datagrams queue in the copy; the next kstartd
+ * gets the copies back (k_fdstore_load) and adopts each with its instance,
+ * so a READY=1 sent while no kstartd ran still counts.
+ *
  * A sender that exited (and was reaped) before its datagram is read can no
  * longer be placed in the session; its message counts when it ran as root
  * or as the service's user (may_notify()).  Clients can also wait with
@@ -19,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +84,106 @@ open_notify(const kstartd *k, inst *in, const char *path)
 	return 0;
 }
 
+/* ---- kinit's fd store ---------------------------------------------------- */
+
+/* An instance's name in the store: its socket's file name. */
+static const char *
+store_name(const kstartd *k, const char *path)
+{
+	return path + strlen(k->paths.run_dir) + strlen("/notify/");
+}
+
+static void
+store_send(const kstartd *k, char op, const char *name, int fd)
+{
+	char msg[300];
+	int  n = snprintf(msg, sizeof msg, "%c%s", op, name);
+
+	if (k->fdstore < 0 || n < 0 || (size_t)n >= sizeof msg)
+		return;
+	if (kipc_fds_send(k->fdstore, msg, (size_t)n, &fd, fd >= 0) != 0)
+		klog_warn("unable to %s '%s' in kinit's fd store: %s",
+		    op == '+' ? "keep" : "drop", name, strerror(errno));
+}
+
+/* The socket a previous kstartd left for name, taken; -1 when none. */
+static int
+store_take(kstartd *k, const char *name)
+{
+	for (size_t i = 0; i < k->nkept; i++) {
+		int fd = k->kept[i].fd;
+
+		if (strcmp(k->kept[i].name, name) != 0)
+			continue;
+		free(k->kept[i].name);
+		k->kept[i] = k->kept[--k->nkept];
+		return fd;
+	}
+	return -1;
+}
+
+void
+k_fdstore_load(kstartd *k, int fd)
+{
+	int64_t end = k_now_ms() + 2000;
+	char    buf[KIPC_FDS_MAX * 256 + 2];
+
+	k->fdstore = fd;
+	if (fd < 0)
+		return;
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* never a service's */
+	for (;;) {
+		int     fds[KIPC_FDS_MAX], n;
+		ssize_t r = kipc_fds_recv(fd, buf, sizeof buf, fds,
+		    KIPC_FDS_MAX, &n);
+		size_t  off = 1;
+
+		if (r < 0 && errno == EAGAIN && k_now_ms() < end) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+
+			(void)poll(&p, 1, (int)(end - k_now_ms()));
+			continue;
+		}
+		if (r <= 0 || buf[0] == '.')
+			break;
+		for (int i = 0; i < n; i++) {
+			const char *name = buf[0] == '=' && off < (size_t)r ?
+			    buf + off : NULL;
+			struct kept_sock *p = NULL;
+
+			if (name != NULL)
+				off += strlen(name) + 1;
+			if (name != NULL && *name != '\0')
+				p = realloc(k->kept, (k->nkept + 1) * sizeof(*p));
+			if (p != NULL)
+				k->kept = p;
+			if (p == NULL ||
+			    (p[k->nkept].name = strdup(name)) == NULL) {
+				close(fds[i]);
+				continue;
+			}
+			p[k->nkept++].fd = fds[i];
+		}
+	}
+	if (k->nkept > 0)
+		klog_info("took %zu notify sockets from kinit", k->nkept);
+}
+
+void
+k_fdstore_prune(kstartd *k)
+{
+	for (size_t i = 0; i < k->nkept; i++) {
+		store_send(k, '-', k->kept[i].name, -1);
+		close(k->kept[i].fd);
+		free(k->kept[i].name);
+	}
+	free(k->kept);
+	k->kept = NULL;
+	k->nkept = 0;
+}
+
+/* ---- the protocol ---------------------------------------------------------- */
+
 char **
 k_start_env(kstartd *k, inst *in)
 {
@@ -91,9 +198,14 @@ k_start_env(kstartd *k, inst *in)
 		    "long", in->cfg->fmri);
 		return NULL;
 	}
-	if (in->notify_fd < 0 && open_notify(k, in, path) != 0) {
-		klog_err("unable to create '%s': %s", path, strerror(errno));
-		return NULL;
+	if (in->notify_fd < 0 &&
+	    (in->notify_fd = store_take(k, store_name(k, path))) < 0) {
+		if (open_notify(k, in, path) != 0) {
+			klog_err("unable to create '%s': %s", path,
+			    strerror(errno));
+			return NULL;
+		}
+		store_send(k, '+', store_name(k, path), in->notify_fd);
 	}
 	in->mainpid = 0;
 	snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", path);
@@ -265,6 +377,10 @@ k_notify_close(const kstartd *k, inst *in)
 		return;
 	close(in->notify_fd);
 	in->notify_fd = -1;
-	if (notify_path(k, in, path, sizeof path) == 0)
+	/* Handing over, the services run on: their socket stays, in kinit's
+	 * store and at its path, for the next kstartd. */
+	if (!k->handing_over && notify_path(k, in, path, sizeof path) == 0) {
 		unlink(path);
+		store_send(k, '-', store_name(k, path), -1);
+	}
 }

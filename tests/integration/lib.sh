@@ -84,5 +84,18 @@ kill_marked() {
         kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
     done
 }
+# stop_under_kinit MARK: for tests that run kinit ($KINIT) as a subreaper:
+# kinit's children (kstartd, kconfigd) first -- kstartd would restart what
+# kill_marked kills -- then kinit, then the services marked MARK.  Use as
+#   trap 'rc=$?; stop_under_kinit "$M"; set +e; (exit $rc); cleanup' EXIT
+stop_under_kinit() {
+    local c
+    if [ -n "${KINIT:-}" ]; then
+        for c in $(children_of "$KINIT"); do kill -KILL "$c" 2>/dev/null || true; done
+        kill -KILL "$KINIT" 2>/dev/null || true
+    fi
+    kill_marked "$1"
+}
 # kctl_rc CMD...: the exit code of kctl CMD (output discarded).
 kctl_rc() { local rc=0; "$BIN/kctl" "$@" >/dev/null 2>&1 || rc=$?; echo "$rc"; }
+

@@ -1,4 +1,5 @@
 systemk_itest(it_startd_verbs startd_verbs.sh)
 systemk_itest(it_startd_readopt startd_readopt.sh)
+systemk_itest(it_startd_notify_keep startd_notify_keep.sh)
 systemk_itest(it_startd_models startd_models.sh)
 systemk_itest(it_startd_deps startd_deps.sh)

@@ -9,17 +9,7 @@
 . "$(dirname "$0")/lib.sh" "$1"
 M=it-startd-readopt-$$
 N=${READOPT_N:-100}
-# kinit's children (kstartd, kconfigd) first: kstartd would restart what
-# kill_marked kills; then kinit, then the services.
-stop_all() {
-    local c
-    if [ -n "${KINIT:-}" ]; then
-        for c in $(children_of "$KINIT"); do kill -KILL "$c" 2>/dev/null || true; done
-        kill -KILL "$KINIT" 2>/dev/null || true
-    fi
-    kill_marked "$M"
-}
-trap 'rc=$?; stop_all; set +e; (exit $rc); cleanup' EXIT
+trap 'rc=$?; stop_under_kinit "$M"; set +e; (exit $rc); cleanup' EXIT
 K() { "$BIN/kctl" "$@"; }
 
 for i in $(seq 1 "$N"); do
