@@ -12,7 +12,6 @@
 # pair is present and whole, and `kctl repo check` is clean.
 . "$(dirname "$0")/lib.sh" "$1"
 WRITERS=16 WANT_RERUNS=3 MAX_IMPORTS=200
-SOCK=$SYSTEMK_RUN_DIR/configd.sock
 
 cat >"$T/a.json" <<'EOF'
 {"service": "a", "start": {"exec": ["/bin/true"]},
@@ -27,24 +26,7 @@ start_configd
 "$BIN/kctl" import "$T/a.json" >/dev/null || fail "import a.json"
 
 TEST_PID=$$ WRITERS_END=$((SECONDS + 200))
-writer() {
-    local w=$1 n=1 ops
-    while [ ! -e "$T/stop-writers" ] && kill -0 "$TEST_PID" 2>/dev/null &&
-        [ "$SECONDS" -lt "$WRITERS_END" ]; do
-        ops="[{\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_a\",\"type\":\"integer\",\"values\":[$n]},
-              {\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_b\",\"type\":\"integer\",\"values\":[$n]}]"
-        if timeout 10 "$BIN/ksock" call "$SOCK" repo.commit \
-               "{\"fmri\":\"a\",\"ops\":$ops}" >"$T/reply.$w" 2>&1 &&
-           grep -q '"generation"' "$T/reply.$w"; then
-            echo "$n" >>"$T/acked.$w"
-            n=$((n + 1))
-        else
-            echo "$n: $(cat "$T/reply.$w")" >>"$T/failed.$w"
-            sleep 0.02
-        fi
-    done
-}
-for w in $(seq 1 $WRITERS); do writer "$w" & track $!; done
+for w in $(seq 1 $WRITERS); do commit_writer "$w" a & track $!; done
 
 # Reruns of batches the import shared with other requests (one alone is
 # rerun too, but proves nothing here).
@@ -67,18 +49,7 @@ ok "$imports cycle imports refused, $(reruns) of them in a batch with others, ru
 rc=0; "$BIN/kctl" get b >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 3 ] || fail "a refused import left service b behind (kctl get b: $rc)"
 "$BIN/kctl" --json get a >"$T/final.json" || fail "get a"
-total=0
-for w in $(seq 1 $WRITERS); do
-    [ -s "$T/acked.$w" ] || fail "writer $w got no transaction acknowledged"
-    last=$(tail -n 1 "$T/acked.$w")
-    total=$((total + $(wc -l <"$T/acked.$w")))
-    x=$(jq -r ".property_groups.app.w${w}_a.values[0]" "$T/final.json")
-    y=$(jq -r ".property_groups.app.w${w}_b.values[0]" "$T/final.json")
-    [ "$x" = "$y" ] || fail "writer $w half-applied: a=$x b=$y"
-    # At most the one in flight when its call gave up, never more.
-    [ "$x" -ge "$last" ] && [ "$x" -le $((last + 1)) ] ||
-        fail "writer $w: acknowledged $last, repository has $x"
-done
+total=$(check_acked "$T/final.json" $(seq 1 $WRITERS))
 ok "all $total acknowledged transactions present and whole"
 # Nothing else failed with the imports: a writer's set has nothing to fail.
 failed=$({ cat "$T"/failed.* 2>/dev/null || true; } | wc -l)

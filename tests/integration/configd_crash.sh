@@ -38,34 +38,9 @@ is_ready() { grep -q "kconfigd is ready (pid $1)" "$CONSOLE"; }
 wait_until 20 grep -q "kconfigd is ready" "$CONSOLE" || fail "kconfigd never became ready under kinit"
 wait_until 20 "$BIN/kctl" get crash/app/seed || fail "boot import of crash.json"
 
-# writer W: transaction N sets app/wW_a = app/wW_b = N; N is acknowledged
-# (appended to acked.W) only when the reply says ok.  Until acknowledged, N
-# is retried (idempotent: the same values again).  writer sW: the same with
-# the one property one/sW, in a group no other writer touches (a commit
-# to a group reads it, which puts a dirty one first).
-# A writer ends with the test: also when the test is killed (ctest's
-# timeout sends SIGKILL, so no trap runs) or outlives its own bound.
+# The writers (lib.sh: commit_writer): 16 of pairs, 4 of single sets.
 TEST_PID=$$ WRITERS_END=$((SECONDS + 280))
-writer() {
-    local w=$1 n=1 ops
-    while [ ! -e "$T/stop-writers" ] && kill -0 "$TEST_PID" 2>/dev/null &&
-        [ "$SECONDS" -lt "$WRITERS_END" ]; do
-        if [ "${w#s}" != "$w" ]; then
-            ops="[{\"op\":\"set\",\"pg\":\"one\",\"prop\":\"$w\",\"type\":\"integer\",\"values\":[$n]}]"
-        else
-            ops="[{\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_a\",\"type\":\"integer\",\"values\":[$n]},
-                  {\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_b\",\"type\":\"integer\",\"values\":[$n]}]"
-        fi
-        if timeout 10 "$BIN/ksock" call "$SOCK" repo.commit \
-               "{\"fmri\":\"crash\",\"ops\":$ops}" 2>/dev/null | grep -q '"generation"'; then
-            echo "$n" >>"$T/acked.$w"
-            n=$((n + 1))
-        else
-            sleep 0.02
-        fi
-    done
-}
-for w in $(seq 1 $WRITERS) $(seq -f 's%g' 1 $SINGLES); do writer "$w" & track $!; done
+for w in $(seq 1 $WRITERS) $(seq -f 's%g' 1 $SINGLES); do commit_writer "$w" crash & track $!; done
 
 pids=()
 new_configd() { local p; p=$(daemon_pid kconfigd); [ -n "$p" ] && [ "$p" != "$1" ] && echo "$p"; }
@@ -101,26 +76,7 @@ for p in "${TRACKED[@]:2}"; do wait "$p" 2>/dev/null || true; done
 ok "$KILLS kills of kconfigd under $WRITERS + $SINGLES writers, each restarted by kinit"
 
 "$BIN/kctl" --json get crash >"$T/final.json" || fail "get after the kills"
-total=0
-for w in $(seq 1 $WRITERS); do
-    [ -s "$T/acked.$w" ] || fail "writer $w got no transaction acknowledged"
-    last=$(tail -n 1 "$T/acked.$w")
-    total=$((total + $(wc -l <"$T/acked.$w")))
-    a=$(jq -r ".property_groups.app.w${w}_a.values[0]" "$T/final.json")
-    b=$(jq -r ".property_groups.app.w${w}_b.values[0]" "$T/final.json")
-    [ "$a" = "$b" ] || fail "writer $w half-applied: a=$a b=$b"
-    [ "$a" -ge "$last" ] || fail "writer $w: acknowledged $last, repository has $a"
-    # At most the one in flight when the writers stopped, never more.
-    [ "$a" -le $((last + 1)) ] || fail "writer $w: acknowledged $last, repository has $a"
-done
-for w in $(seq -f 's%g' 1 $SINGLES); do
-    [ -s "$T/acked.$w" ] || fail "writer $w got no transaction acknowledged"
-    last=$(tail -n 1 "$T/acked.$w")
-    total=$((total + $(wc -l <"$T/acked.$w")))
-    v=$(jq -r ".property_groups.one.$w.values[0]" "$T/final.json")
-    [ "$v" -ge "$last" ] && [ "$v" -le $((last + 1)) ] ||
-        fail "writer $w (one set per commit): acknowledged $last, repository has $v"
-done
+total=$(check_acked "$T/final.json" $(seq 1 $WRITERS) $(seq -f 's%g' 1 $SINGLES))
 ok "all $total acknowledged transactions present, none half-applied"
 "$BIN/kctl" repo check >"$T/check" || fail "repo check: $(cat "$T/check")"
 ok "repo check: $(cat "$T/check")"

@@ -99,3 +99,57 @@ stop_under_kinit() {
 # kctl_rc CMD...: the exit code of kctl CMD (output discarded).
 kctl_rc() { local rc=0; "$BIN/kctl" "$@" >/dev/null 2>&1 || rc=$?; echo "$rc"; }
 
+# ---- numbered writers of kconfigd (configd_crash, configd_batch_rerun) ----
+# commit_writer W FMRI: transaction N = 1, 2, ... sets app/wW_a = app/wW_b
+# = N in FMRI through configd.sock; N is acknowledged (appended to
+# $T/acked.W) only when the reply says ok, and retried until then
+# (idempotent: the same values again); a failure is appended to
+# $T/failed.W with its reply.  Writer sW sets the one property one/sW, in a
+# group no other writer touches (a commit to a group reads it, which puts a
+# dirty group first).  It ends when $T/stop-writers exists, when the test
+# ($TEST_PID) is gone (ctest's timeout sends SIGKILL: no trap runs), or at
+# $WRITERS_END (SECONDS).
+commit_writer() {
+    local w=$1 fmri=$2 n=1 ops
+    while [ ! -e "$T/stop-writers" ] && kill -0 "$TEST_PID" 2>/dev/null &&
+        [ "$SECONDS" -lt "$WRITERS_END" ]; do
+        if [ "${w#s}" != "$w" ]; then
+            ops="[{\"op\":\"set\",\"pg\":\"one\",\"prop\":\"$w\",\"type\":\"integer\",\"values\":[$n]}]"
+        else
+            ops="[{\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_a\",\"type\":\"integer\",\"values\":[$n]},
+                  {\"op\":\"set\",\"pg\":\"app\",\"prop\":\"w${w}_b\",\"type\":\"integer\",\"values\":[$n]}]"
+        fi
+        if timeout 10 "$BIN/ksock" call "$SYSTEMK_RUN_DIR/configd.sock" repo.commit \
+               "{\"fmri\":\"$fmri\",\"ops\":$ops}" >"$T/reply.$w" 2>&1 &&
+           grep -q '"generation"' "$T/reply.$w"; then
+            echo "$n" >>"$T/acked.$w"
+            n=$((n + 1))
+        else
+            echo "$n: $(cat "$T/reply.$w")" >>"$T/failed.$w"
+            sleep 0.02
+        fi
+    done
+}
+# check_acked FINAL_JSON W...: every writer W got something acknowledged,
+# and the repository (FINAL_JSON, kctl --json get of the service) holds its
+# last acknowledged N, or the one in flight when it stopped, never more; a
+# pair is whole.  Prints the number of acknowledged transactions.
+check_acked() {
+    local final=$1 w last a b total=0
+    shift
+    for w in "$@"; do
+        [ -s "$T/acked.$w" ] || fail "writer $w got no transaction acknowledged"
+        last=$(tail -n 1 "$T/acked.$w")
+        total=$((total + $(wc -l <"$T/acked.$w")))
+        if [ "${w#s}" != "$w" ]; then
+            a=$(jq -r ".property_groups.one.$w.values[0]" "$final") b=$a
+        else
+            a=$(jq -r ".property_groups.app.w${w}_a.values[0]" "$final")
+            b=$(jq -r ".property_groups.app.w${w}_b.values[0]" "$final")
+        fi
+        [ "$a" = "$b" ] || fail "writer $w half-applied: a=$a b=$b"
+        [ "$a" -ge "$last" ] && [ "$a" -le $((last + 1)) ] ||
+            fail "writer $w: acknowledged $last, repository has $a"
+    done
+    echo "$total"
+}
