@@ -18,8 +18,19 @@
  *   kstartd ──▶ kinit     "+NAME" + 1 fd             keep (replace) it
  *                         "-NAME"                    drop it
  *
- * At most KINIT_FDSTORE_MAX sockets are kept; kinit never blocks on the
- * channel, and anything malformed is dropped with its descriptors.
+ * Bounds, so that keeping never costs a service or kinit more than it
+ * gains:
+ *   - at most KINIT_FDSTORE_MAX sockets, and never past kinit's descriptor
+ *     limit less KINIT_FDSTORE_SPARE (kinit must still accept and fork);
+ *   - while no kstartd runs, the kept sockets fill (a datagram queue holds
+ *     net.unix.max_dgram_qlen, 10 by default) and a service that sends on
+ *     a blocking socket would then wait: so they are closed
+ *     KINIT_FDSTORE_HOLD_MS after kstartd is gone, unless a new kstartd
+ *     took them by then (a handover, an automatic restart, an operator's
+ *     `kctl startd restart` within the minute);
+ *   - kinit never blocks on the channel, reads at most KINIT_FDSTORE_BURST
+ *     messages per wake-up, and drops anything malformed with its
+ *     descriptors.
  */
 #include "kinit.h"
 
@@ -27,10 +38,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define KINIT_FDSTORE_MAX 1024
+#define KINIT_FDSTORE_MAX   1024
+#define KINIT_FDSTORE_SPARE 128
+#define KINIT_FDSTORE_HOLD_MS 60000
+#define KINIT_FDSTORE_BURST 256
+
+/* How many sockets may be kept: KINIT_FDSTORE_MAX, or fewer by the limit. */
+static size_t
+store_cap(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= KINIT_FDSTORE_MAX + KINIT_FDSTORE_SPARE)
+		return KINIT_FDSTORE_MAX;
+	return rl.rlim_cur > KINIT_FDSTORE_SPARE ?
+	    (size_t)(rl.rlim_cur - KINIT_FDSTORE_SPARE) : 0;
+}
 
 static int
 find(const kinit *k, const char *name)
@@ -59,10 +87,12 @@ keep(kinit *k, const char *name, int fd)
 		k->kept[i].fd = fd;
 		return;
 	}
-	if (k->nkept == KINIT_FDSTORE_MAX) {
+	if (k->nkept >= store_cap()) {
 		close(fd);
-		klog_warn("unable to keep '%s' for kstartd: %d sockets kept "
-		    "already", name, KINIT_FDSTORE_MAX);
+		if (!k->kept_full) /* once until there is room again */
+			klog_warn("unable to keep '%s' for kstartd: %zu sockets "
+			    "kept already", name, k->nkept);
+		k->kept_full = true;
 		return;
 	}
 	if (k->nkept == k->capkept) {
@@ -91,6 +121,7 @@ drop(kinit *k, const char *name)
 		return;
 	close(k->kept[i].fd);
 	k->kept[i] = k->kept[--k->nkept];
+	k->kept_full = false;
 }
 
 static void
@@ -107,7 +138,8 @@ fdstore_readable(kinit *k)
 	char buf[KINIT_FD_NAME + 2];
 	int  fds[KIPC_FDS_MAX], n;
 
-	while (k->fdch >= 0) {
+	for (int burst = 0; k->fdch >= 0 && burst < KINIT_FDSTORE_BURST;
+	     burst++) {
 		ssize_t r = kipc_fds_recv(k->fdch, buf, sizeof(buf), fds,
 		    KIPC_FDS_MAX, &n);
 
@@ -140,6 +172,7 @@ fdstore_open(kinit *k)
 	char buf[KIPC_FDS_MAX * KINIT_FD_NAME + 2];
 
 	channel_close(k);
+	k->kept_until = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		klog_warn("unable to keep notify sockets for kstartd: %s",
 		    strerror(errno));
@@ -175,6 +208,31 @@ fdstore_open(kinit *k)
 void
 fdstore_gone(kinit *k)
 {
-	fdstore_readable(k); /* what it sent before it died counts */
+	/* What it sent before it died counts (bounded: a descriptor of the
+	 * channel left in some process of kstartd's keeps it from its end). */
+	for (int i = 0; i < 16 && k->fdch >= 0; i++)
+		fdstore_readable(k);
 	channel_close(k);
+	if (k->nkept > 0)
+		k->kept_until = kinit_now() + KINIT_FDSTORE_HOLD_MS;
+}
+
+int64_t
+fdstore_next_deadline(const kinit *k)
+{
+	return k->kept_until > 0 ? k->kept_until : -1;
+}
+
+void
+fdstore_step(kinit *k, int64_t now)
+{
+	if (k->kept_until == 0 || now < k->kept_until)
+		return;
+	k->kept_until = 0;
+	klog_info("closed %zu notify sockets kept for kstartd: none came "
+	    "back for them within %d s", k->nkept, KINIT_FDSTORE_HOLD_MS / 1000);
+	for (size_t i = 0; i < k->nkept; i++)
+		close(k->kept[i].fd);
+	k->nkept = 0;
+	k->kept_full = false;
 }

@@ -78,6 +78,8 @@ typedef struct kinit {
 	/* kstartd's notify sockets, kept while it is down (fdstore.c) */
 	struct kfd *kept;
 	size_t      nkept, capkept;
+	bool        kept_full;  /* warned that no more fit */
+	int64_t     kept_until; /* closed then unless a kstartd took them; 0 */
 	int         fdch; /* kinit's end of the running kstartd's channel */
 
 	/* the main command */
@@ -129,8 +131,11 @@ void    child_reset_signals(void);
 int  fdstore_open(kinit *k);
 /* kinit's end of the channel is readable. */
 void fdstore_readable(kinit *k);
-/* kstartd was reaped: its channel closes, what it handed over stays. */
-void fdstore_gone(kinit *k);
+/* kstartd was reaped: its channel closes, what it handed over stays for
+ * KINIT_FDSTORE_HOLD_MS (fdstore_step closes it then). */
+void    fdstore_gone(kinit *k);
+int64_t fdstore_next_deadline(const kinit *k);
+void    fdstore_step(kinit *k, int64_t now);
 
 /* maincmd.c */
 /* Starts CMD once default is online; shuts down when default failed. */

@@ -310,7 +310,7 @@ static int
 poll_timeout(const kinit *k, int64_t now)
 {
 	int64_t ts[] = { sup_next_deadline(k), ctl_next_deadline(k),
-		         shutdown_next_deadline(k) };
+		         shutdown_next_deadline(k), fdstore_next_deadline(k) };
 	int64_t t = -1;
 
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
@@ -366,6 +366,7 @@ step(kinit *k)
 	sup_reap(k);
 	ctl_expire(k, now);
 	sup_step(k, now);
+	fdstore_step(k, now);
 	main_step(k);
 	shutdown_step(k, now); /* exits at the end of a shutdown */
 }

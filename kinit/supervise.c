@@ -153,14 +153,19 @@ child_fds(int ready_fd, int store_fd)
 	int s = store_fd >= 0 ? fcntl(store_fd, F_DUPFD, 10) : -1;
 	int n = open("/dev/null", O_RDONLY);
 
+	/* Never a daemon with argv naming a descriptor it does not have. */
+	if (r < 0 || (store_fd >= 0 && s < 0)) {
+		dprintf(STDERR_FILENO, "kinit: error: unable to pass "
+		    "descriptors to a daemon: %s\n", strerror(errno));
+		_exit(126);
+	}
+
 	if (n > 0) {
 		dup2(n, STDIN_FILENO);
 		close(n);
 	}
-	if (r >= 0) {
-		dup2(r, READY_FD);
-		close(r);
-	}
+	dup2(r, READY_FD);
+	close(r);
 	if (s >= 0) {
 		dup2(s, STORE_FD);
 		close(s);

@@ -101,15 +101,31 @@ store_send(const kstartd *k, char op, const char *name, int fd)
 
 	if (k->fdstore < 0 || n < 0 || (size_t)n >= sizeof msg)
 		return;
-	if (kipc_fds_send(k->fdstore, msg, (size_t)n, &fd, fd >= 0) != 0)
-		klog_warn("unable to %s '%s' in kinit's fd store: %s",
-		    op == '+' ? "keep" : "drop", name, strerror(errno));
+	/* A burst (a thousand notify services starting) can fill the
+	 * channel: kinit reads it at once, so wait for room, briefly. */
+	for (int tries = 0;; tries++) {
+		struct pollfd p = {.fd = k->fdstore, .events = POLLOUT};
+
+		if (kipc_fds_send(k->fdstore, msg, (size_t)n, &fd, fd >= 0) == 0)
+			return;
+		if (errno != EAGAIN || tries == 10 || poll(&p, 1, 100) < 0)
+			break;
+	}
+	klog_warn("unable to %s '%s' in kinit's fd store: %s",
+	    op == '+' ? "keep" : "drop", name, strerror(errno));
 }
 
-/* The socket a previous kstartd left for name, taken; -1 when none. */
+/*
+ * The socket a previous kstartd left for the instance at path, taken; -1
+ * when none, or when nothing is bound at path any more (the run dir was
+ * cleaned): a socket nobody can reach is no use, one is bound anew.
+ */
 static int
-store_take(kstartd *k, const char *name)
+store_take(kstartd *k, const char *path)
 {
+	const char *name = store_name(k, path);
+	struct stat st;
+
 	for (size_t i = 0; i < k->nkept; i++) {
 		int fd = k->kept[i].fd;
 
@@ -117,7 +133,10 @@ store_take(kstartd *k, const char *name)
 			continue;
 		free(k->kept[i].name);
 		k->kept[i] = k->kept[--k->nkept];
-		return fd;
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return fd;
+		close(fd);
+		return -1;
 	}
 	return -1;
 }
@@ -173,8 +192,14 @@ void
 k_fdstore_prune(kstartd *k)
 {
 	for (size_t i = 0; i < k->nkept; i++) {
+		char path[600];
+
 		store_send(k, '-', k->kept[i].name, -1);
 		close(k->kept[i].fd);
+		/* Its instance is gone or not running: nor is its path kept. */
+		if (snprintf(path, sizeof path, "%s/notify/%s", k->paths.run_dir,
+		        k->kept[i].name) < (int)sizeof path)
+			unlink(path);
 		free(k->kept[i].name);
 	}
 	free(k->kept);
@@ -198,8 +223,7 @@ k_start_env(kstartd *k, inst *in)
 		    "long", in->cfg->fmri);
 		return NULL;
 	}
-	if (in->notify_fd < 0 &&
-	    (in->notify_fd = store_take(k, store_name(k, path))) < 0) {
+	if (in->notify_fd < 0 && (in->notify_fd = store_take(k, path)) < 0) {
 		if (open_notify(k, in, path) != 0) {
 			klog_err("unable to create '%s': %s", path,
 			    strerror(errno));
