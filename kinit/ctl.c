@@ -385,12 +385,23 @@ ctl_accept(kinit *k)
 
 		fd = accept4(k->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			/* Out of descriptors (or memory), the connection
+			 * stays queued and the listener readable: without a
+			 * pause, PID 1 would spin on it.  One line per
+			 * episode, not per try. */
+			bool pause = errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM;
+
 			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				klog_warn("unable to accept on '%s': %s",
-				    k->sock_path, strerror(errno));
+			    errno != ECONNABORTED && !k->accept_paused)
+				klog_warn("unable to accept on '%s': %s%s",
+				    k->sock_path, strerror(errno), pause ?
+				    " (trying again every 100 ms)" : "");
+			k->accept_paused = pause;
+			k->accept_at = pause ? kinit_now() + 100 : 0;
 			return;
 		}
+		k->accept_paused = false;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
 			close(fd);
 			continue;
@@ -436,6 +447,8 @@ ctl_readable(kinit *k, kconn *c)
 void
 ctl_expire(kinit *k, int64_t now)
 {
+	if (k->accept_at > 0 && now >= k->accept_at)
+		k->accept_at = 0; /* the listener is polled again */
 	for (int i = 0; i < KINIT_MAX_CONNS; i++)
 		if (k->conns[i].fd >= 0 && now >= k->conns[i].idle_deadline)
 			conn_close(&k->conns[i]);
@@ -444,7 +457,7 @@ ctl_expire(kinit *k, int64_t now)
 int64_t
 ctl_next_deadline(const kinit *k)
 {
-	int64_t t = -1;
+	int64_t t = k->accept_at > 0 ? k->accept_at : -1;
 
 	for (int i = 0; i < KINIT_MAX_CONNS; i++)
 		if (k->conns[i].fd >= 0 &&

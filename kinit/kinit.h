@@ -71,6 +71,8 @@ typedef struct kinit {
 	uid_t      euid;
 	int        sigfd;
 	int        lfd; /* kinit.sock listener */
+	int64_t    accept_at;     /* listener not polled before then; 0 */
+	bool       accept_paused; /* accept failed for want of resources */
 	char       sock_path[PATH_MAX];
 	kconn      conns[KINIT_MAX_CONNS];
 	kdaemon    configd, startd;

@@ -327,7 +327,8 @@ static void
 fill_pollfds(const kinit *k, struct pollfd *p)
 {
 	p[PFD_SIG] = (struct pollfd) { .fd = k->sigfd, .events = POLLIN };
-	p[PFD_LISTEN] = (struct pollfd) { .fd = k->lfd, .events = POLLIN };
+	p[PFD_LISTEN] = (struct pollfd) { .fd = k->accept_at > 0 ? -1 : k->lfd,
+		                          .events = POLLIN };
 	p[PFD_CONFIGD] = (struct pollfd) { .fd = k->configd.ready_fd,
 		                           .events = POLLIN };
 	p[PFD_STARTD] = (struct pollfd) { .fd = k->startd.ready_fd,

@@ -12,7 +12,9 @@
 #      kstartd: a service it must restart cannot start or cannot open its
 #      log file, the log says why ("Too many open files"), and it is online
 #      with its log once the limit is back (after `kctl clear` if the burst
-#      sent it to maintenance);
+#      sent it to maintenance); reached by kinit: a connection it cannot
+#      accept waits, kinit neither spins on its listener nor floods its
+#      console, and it serves again once the limit is back;
 #   3. fork/exec failing: RLIMIT_NPROC 0 on kstartd (while another process
 #      of uid 65534 runs, so that the kernel counts the user over the limit)
 #      makes a service that runs as uid 65534 fail to start (EAGAIN,
@@ -189,6 +191,38 @@ kill "$NOBODY"; wait "$NOBODY" 2>/dev/null || true
 "$KCTL" clear b >/dev/null || fail "kctl clear b"
 wait_until 30 is_state b online || fail "b not online after the limit is back: $(state_of b)"
 ok "exec failing (EAGAIN): clear error, b retried and went to maintenance, online after kctl clear"
+
+# kinit at its fd limit: the connection it cannot accept waits in the
+# backlog and its listener stays readable; kinit must not spin on it (one
+# warning per episode, a pause between tries), and it serves again once the
+# limit is back.  The limit must leave poll(2) its 13 entries (5 + 8
+# connections: above that poll fails with EINVAL, a path of its own), so
+# kinit is made to hold more than 13 descriptors first: 8 connections
+# kept open (it closes them after 5 s of silence).
+python3 -c '
+import socket, sys, time
+c = [socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(8)]
+for s in c: s.connect(sys.argv[1])
+time.sleep(4)' "$SYSTEMK_RUN_DIR/kinit.sock" &
+HOLD=$!; track "$HOLD"
+old=$(soft_nofile "$KP")
+# Descriptors 0-12 all taken, so that the next one would be 13 or more.
+low_full() { local i; for i in $(seq 0 12); do [ -e "/proc/$KP/fd/$i" ] || return 1; done; }
+wait_until 3 low_full ||
+    fail "kinit leaves a descriptor below 13 free with 8 connections: $(ls "/proc/$KP/fd" | sort -n | tr '\n' ' ')"
+prlimit --pid "$KP" --nofile=13: || fail "prlimit kinit"
+cpu0=$(awk '{print $14 + $15}' "/proc/$KP/stat")
+rc=0; timeout 10 "$KCTL" --timeout 1 startd status >/dev/null 2>&1 || rc=$?
+cpu1=$(awk '{print $14 + $15}' "/proc/$KP/stat")
+[ "$rc" -ne 0 ] || fail "kinit answered at its fd limit"
+warns=$(grep -c "unable to accept on" "$CONSOLE" || true)
+echo "figure: kinit at its fd limit for 1 s: $((cpu1 - cpu0)) ticks of CPU, $warns warning(s)"
+[ "$warns" -le 2 ] || fail "kinit logged $warns accept failures at its fd limit: it spins"
+[ $((cpu1 - cpu0)) -lt 50 ] || fail "kinit used $((cpu1 - cpu0)) ticks in 1 s at its fd limit: it spins"
+prlimit --pid "$KP" --nofile="$old": || fail "prlimit kinit back"
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null || true
+wait_until 10 "$KCTL" startd status || fail "kinit does not serve after its fd limit is back"
+ok "kinit at its fd limit: no spin ($warns warning), serves again when the limit is back"
 
 check_acked "the end"
 kill -TERM "$KP"
