@@ -503,8 +503,10 @@ ctx_cb(void *arg)
 		on_request(c, nng_aio_get_msg(c->aio));
 		return;
 	case PH_SEND:
-		if (rv != 0)
+		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(c->aio));
+			nng_aio_set_msg(c->aio, NULL);
+		}
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 			return;
 		c->phase = PH_RECV;
@@ -576,9 +578,19 @@ kipc_server_close(kipc_server *s)
 		return;
 	nng_close(s->sock);
 	for (int i = 0; i < KIPC_NCTX; i++) {
-		if (s->ctxs[i].aio != NULL)
-			nng_aio_free(s->ctxs[i].aio);
-		ctx_reap(&s->ctxs[i]);
+		struct kipc_ctx *c = &s->ctxs[i];
+
+		if (c->aio != NULL) {
+			/* A reply sent on nng's thread (sys.hello, an error)
+			 * while the socket closed: stopped here, its callback
+			 * never runs to free the message (LSan saw it once in
+			 * socket_abuse's shutdown). */
+			nng_aio_stop(c->aio);
+			if (c->phase == PH_SEND)
+				nng_msg_free(nng_aio_get_msg(c->aio));
+			nng_aio_free(c->aio);
+		}
+		ctx_reap(c);
 	}
 	while ((r = s->head) != NULL) {
 		s->head = r->next;
