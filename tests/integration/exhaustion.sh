@@ -207,9 +207,14 @@ time.sleep(4)' "$SYSTEMK_RUN_DIR/kinit.sock" &
 HOLD=$!; track "$HOLD"
 old=$(soft_nofile "$KP")
 # Descriptors 0-12 all taken, so that the next one would be 13 or more.
+# A gap left below 13 (a descriptor kinit closed, e.g. a restarted
+# kconfigd's readiness pipe) cannot be filled from here: the section then
+# says so and is skipped rather than testing nothing.
 low_full() { local i; for i in $(seq 0 12); do [ -e "/proc/$KP/fd/$i" ] || return 1; done; }
-wait_until 3 low_full ||
-    fail "kinit leaves a descriptor below 13 free with 8 connections: $(ls "/proc/$KP/fd" | sort -n | tr '\n' ' ')"
+if ! wait_until 3 low_full; then
+    echo "figure: kinit at its fd limit: SKIPPED, a descriptor below 13 stays free: $(ls "/proc/$KP/fd" | sort -n | tr '\n' ' ')"
+    kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null || true
+else
 prlimit --pid "$KP" --nofile=13: || fail "prlimit kinit"
 cpu0=$(awk '{print $14 + $15}' "/proc/$KP/stat")
 rc=0; timeout 10 "$KCTL" --timeout 1 startd status >/dev/null 2>&1 || rc=$?
@@ -223,6 +228,7 @@ prlimit --pid "$KP" --nofile="$old": || fail "prlimit kinit back"
 kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null || true
 wait_until 10 "$KCTL" startd status || fail "kinit does not serve after its fd limit is back"
 ok "kinit at its fd limit: no spin ($warns warning), serves again when the limit is back"
+fi
 
 check_acked "the end"
 kill -TERM "$KP"
